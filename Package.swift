@@ -1,0 +1,37 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Layers, lowest first. The compiler holds the walls: `HTTP1` and `JOSE` know nothing of
+// each other or of sockets, `EventLoop` knows no HTTP, `TokenStore` knows no routes, and
+// only `GatewayCore` (proxy, auth policy and flows, config, observability) sees them all.
+let package = Package(
+    name: "auth-gateway",
+    products: [
+        .executable(name: "gateway", targets: ["gateway"])
+    ],
+    targets: [
+        .systemLibrary(
+            name: "COpenSSL",
+            pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]
+        ),
+        .systemLibrary(name: "CLinux"),
+        .target(name: "HTTP1"),
+        .target(name: "JOSE", dependencies: ["COpenSSL"]),
+        .target(name: "EventLoop", dependencies: ["CLinux"]),
+        .target(name: "TokenStore", dependencies: ["EventLoop"]),
+        .target(
+            name: "GatewayCore",
+            dependencies: ["HTTP1", "JOSE", "EventLoop", "TokenStore"]
+        ),
+        .executableTarget(name: "gateway", dependencies: ["GatewayCore"]),
+        // Release-mode micro-benchmark of the JOSE layer (scripts/bench-jose).
+        .executableTarget(name: "jose-bench", dependencies: ["JOSE"], path: "Benchmarks/JOSEBench"),
+
+        .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
+        .testTarget(name: "JOSETests", dependencies: ["JOSE"], resources: [.copy("Vectors")]),
+        .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
+        .testTarget(name: "TokenStoreTests", dependencies: ["TokenStore"]),
+        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"]),
+    ]
+)

@@ -1,0 +1,3 @@
+public enum Gateway {
+    public static func main() {}
+}
