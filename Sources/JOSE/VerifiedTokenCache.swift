@@ -1,0 +1,97 @@
+/// A bounded cache of verified tokens, so that a token seen again skips signature work
+/// (Envoy `jwt_authn`'s `jwt_cache` idea).
+///
+/// Keyed by the token bytes: the signature segment is hashed with Swift's per-process
+/// seeded `Hasher`, and a hit is confirmed by comparing the whole token in constant time.
+/// An entry lives until the token's `exp` (checked against the injected `now`, Unix seconds):
+/// an expired entry is never returned. Lookup and insert are O(1); when full, the oldest
+/// insertion is evicted (FIFO ring).
+///
+/// Not thread-safe by design: keep one per event-loop thread. Only insert tokens that
+/// passed verification *and* the claim rules; revocation must still be checked on a hit.
+public final class VerifiedTokenCache {
+    private struct Entry {
+        var hash: Int
+        var token: [UInt8]
+        var value: VerifiedJWS
+        var expiresAt: Double
+    }
+
+    public let capacity: Int
+    private var slots: [Entry?]
+    private var index: [Int: Int]
+    private var next = 0
+    public private(set) var count = 0
+
+    public init(capacity: Int) {
+        precondition(capacity > 0, "capacity must be positive")
+        self.capacity = capacity
+        slots = [Entry?](repeating: nil, count: capacity)
+        index = [Int: Int](minimumCapacity: capacity)
+    }
+
+    private static func hash(_ token: UnsafeRawBufferPointer) -> Int {
+        // The signature segment: after the last '.'.
+        var start = token.count
+        while start > 0, token[start - 1] != UInt8(ascii: ".") { start -= 1 }
+        var h = Hasher()
+        h.combine(bytes: UnsafeRawBufferPointer(rebasing: token[start...]))
+        h.combine(token.count)
+        return h.finalize()
+    }
+
+    /// The verified token for exactly these bytes, unless absent or expired at `now`.
+    public func lookup(_ token: UnsafeRawBufferPointer, now: Double) -> VerifiedJWS? {
+        let h = Self.hash(token)
+        guard let slot = index[h], let e = slots[slot] else { return nil }
+        let same = e.token.withUnsafeBytes { ConstantTime.equals($0, token) }
+        guard same else { return nil }
+        guard now < e.expiresAt else {
+            remove(slot: slot)
+            return nil
+        }
+        return e.value
+    }
+
+    /// Looks up a token given as bytes.
+    public func lookup(_ token: [UInt8], now: Double) -> VerifiedJWS? {
+        token.withUnsafeBytes { lookup($0, now: now) }
+    }
+
+    /// Remembers a verified token until its `exp`. Tokens without `exp`, or already expired, are not kept.
+    public func insert(_ token: UnsafeRawBufferPointer, _ value: VerifiedJWS, now: Double) {
+        guard let exp = value.claims.exp, now < exp, token.count > 0 else { return }
+        let h = Self.hash(token)
+        let entry = Entry(hash: h, token: Array(token), value: value, expiresAt: exp)
+        if let slot = index[h] {
+            slots[slot] = entry  // same token again, or a hash collision: the newer one wins
+            return
+        }
+        let slot = next
+        next = next + 1 == capacity ? 0 : next + 1
+        if slots[slot] != nil { remove(slot: slot) }
+        slots[slot] = entry
+        index[h] = slot
+        count += 1
+    }
+
+    /// Inserts a token given as bytes.
+    public func insert(_ token: [UInt8], _ value: VerifiedJWS, now: Double) {
+        token.withUnsafeBytes { insert($0, value, now: now) }
+    }
+
+    /// Drops every entry.
+    public func removeAll() {
+        for k in slots.indices { slots[k] = nil }
+        index.removeAll(keepingCapacity: true)
+        count = 0
+        next = 0
+    }
+
+    private func remove(slot: Int) {
+        guard let e = slots[slot] else { return }
+        if index[e.hash] == slot { index[e.hash] = nil }
+        slots[slot] = nil
+        count -= 1
+    }
+}
