@@ -113,19 +113,25 @@ final class FileDescriptor: @unchecked Sendable {  // an fd number and a path, b
 
     /// Reads up to `count` bytes at `offset`, appending them to `buffer`; returns how many (0 at the end).
     func read(into buffer: inout [UInt8], count: Int, at offset: Int) throws(JournalIOError) -> Int {
-        let start = buffer.count
-        buffer.append(contentsOf: repeatElement(0, count: count))
-        let n: Int
-        do {
-            n = try FileSystem.call("pread", path) {
-                buffer.withUnsafeMutableBytes { raw in pread(fd, raw.baseAddress! + start, count, off_t(offset)) }
+        var failure: Int32 = 0
+        // Uninitialised capacity: no zero-filling of a chunk that pread overwrites anyway.
+        let chunk = [UInt8](unsafeUninitializedCapacity: count) { raw, initialized in
+            while true {
+                let n = pread(fd, raw.baseAddress!, count, off_t(offset))
+                if n >= 0 {
+                    initialized = n
+                    return
+                }
+                if errno != EINTR {
+                    failure = errno
+                    initialized = 0
+                    return
+                }
             }
-        } catch {
-            buffer.removeLast(count)
-            throw error
         }
-        buffer.removeLast(count - n)
-        return n
+        if failure != 0 { throw JournalIOError(operation: "pread", path: path, code: failure) }
+        buffer.append(contentsOf: chunk)
+        return chunk.count
     }
 
     /// Flushes the data (and the size) to stable storage.
