@@ -15,8 +15,17 @@ struct JournalGroupCommitTests {
         let fams = (0..<64).map { _ in TestFamily() }
         for f in fams { try await store.create(f.newFamily(now: t0)).get() }
 
-        let gate = DispatchSemaphore(value: 0)
-        store.inspect { _, _ in gate.wait() }  // holds the writer between batches
+        let gate = DispatchSemaphore(value: 0), held = DispatchSemaphore(value: 0)
+        store.inspect { _, _ in  // holds the writer between batches
+            held.signal()
+            gate.wait()
+        }
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            DispatchQueue.global().async {
+                held.wait()
+                c.resume()
+            }
+        }
         let before = store.statistics
         let results = Mutex<[Result<RotationOutcome, TokenStoreError>]>([])
         let done = DispatchGroup()

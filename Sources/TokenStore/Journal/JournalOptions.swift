@@ -21,6 +21,9 @@ public struct JournalOptions: Sendable {
     public var compactionThreshold: Int
     /// Most operations applied and committed with one `fdatasync`.
     public var maxBatch: Int
+    /// Most operations waiting for the writer; beyond it calls fail at once with
+    /// `.unavailable` (back-pressure, and a bound on memory when the disk stalls).
+    public var maxQueued: Int
     /// Expired entries examined per batch (bounds the cleanup work of any one batch).
     public var sweepBudget: Int
     public var logger: StoreLogger
@@ -30,12 +33,13 @@ public struct JournalOptions: Sendable {
 
     public init(
         path: String, fsync: Bool = true, compactionThreshold: Int = 64 << 20, maxBatch: Int = 1024,
-        sweepBudget: Int = 256, logger: @escaping StoreLogger = { _, _ in }
+        maxQueued: Int = 65_536, sweepBudget: Int = 256, logger: @escaping StoreLogger = { _, _ in }
     ) {
         self.path = path
         self.fsync = fsync
         self.compactionThreshold = compactionThreshold
         self.maxBatch = maxBatch
+        self.maxQueued = maxQueued
         self.sweepBudget = sweepBudget
         self.logger = logger
     }

@@ -85,6 +85,8 @@ final class JournalWriter: @unchecked Sendable {  // inbox behind a Mutex; the r
         let (refused, wakeWriter) = inbox.withLock { box -> (TokenStoreError?, Bool) in
             if box.closed { return (.closed, false) }
             if let f = box.failure { return (f, false) }
+            // Back-pressure instead of an unbounded queue when the disk cannot keep up.
+            if box.entries.count >= options.maxQueued { return (.unavailable(reason: "token store queue full"), false) }
             box.entries.append(entry)
             let wasSleeping = box.sleeping
             box.sleeping = false
@@ -184,6 +186,7 @@ final class JournalWriter: @unchecked Sendable {  // inbox behind a Mutex; the r
         }
         state.sweep(budget: options.sweepBudget)
         for finish in finishes { finish(nil) }
+        finishes.removeAll(keepingCapacity: true)  // release the completions now
         if let journal {
             let started = compactor.startIfDue(journal: journal, state: state, force: !compactRequests.isEmpty)
             for done in compactRequests { done(started) }
