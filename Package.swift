@@ -22,7 +22,7 @@ let package = Package(
         .target(name: "TokenStore", dependencies: ["EventLoop"]),
         .target(
             name: "GatewayCore",
-            dependencies: ["HTTP1", "JOSE", "EventLoop", "TokenStore"]
+            dependencies: ["HTTP1", "EventLoop"]  // JOSE, TokenStore re-added at integration
         ),
         .executableTarget(name: "gateway", dependencies: ["GatewayCore"]),
         // Release-mode micro-benchmark of the JOSE layer (scripts/bench-jose).

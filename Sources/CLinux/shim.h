@@ -1,26 +1,20 @@
 #ifndef CLINUX_SHIM_H
 #define CLINUX_SHIM_H
 
-// Glibc's Swift module is built without _GNU_SOURCE, so it exposes neither
-// <sys/epoll.h> nor accept4(2). This header-only module brings both in.
-#ifndef _GNU_SOURCE
-#define _GNU_SOURCE
-#endif
+// Glibc's Swift module exposes neither <sys/epoll.h> nor accept4(2) (declared only under
+// _GNU_SOURCE, which must not be defined here: it changes types that Glibc's module also
+// defines). This header-only module brings in the two headers and declares accept4.
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <unistd.h>
-#include <errno.h>
+#include <pthread.h>
+#include <sys/random.h>
 
-int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
+extern int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
+// Also _GNU_SOURCE-only: names threads for top/perf.
+extern int pthread_setname_np(pthread_t thread, const char *name);
 
-// EPOLL* constants are an enum of unsigned values in C but EPOLLET is 1u << 31,
-// which Swift imports awkwardly; these give them a single type.
+// EPOLLET is 1u << 31 in an enum, which Swift imports awkwardly; one type for all flags.
 static inline uint32_t shim_epollin(void) { return EPOLLIN; }
 static inline uint32_t shim_epollout(void) { return EPOLLOUT; }
 static inline uint32_t shim_epollet(void) { return EPOLLET; }

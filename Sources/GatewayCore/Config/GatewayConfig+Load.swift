@@ -1,0 +1,440 @@
+import EventLoop
+import Glibc
+import HTTP1
+
+extension GatewayConfig {
+    /// Reads, decodes and validates a configuration file. `environment` supplies
+    /// `GATEWAY_LISTEN` and `GATEWAY_ADMIN_LISTEN`. Either the whole file is valid or
+    /// nothing is returned.
+    public static func load(path: String, environment: [String: String]) throws(ConfigError) -> GatewayConfig {
+        let bytes: [UInt8]
+        do {
+            bytes = try FileIO.read(path, limit: 4 << 20)
+        } catch {
+            throw ConfigError("", "cannot read \(error)")
+        }
+        return try parse(bytes, baseDirectory: FileIO.directory(of: path), environment: environment)
+    }
+
+    static func parse(_ bytes: [UInt8], baseDirectory: String, environment: [String: String]) throws(ConfigError)
+        -> GatewayConfig
+    {
+        let root: JSONValue
+        do {
+            root = try JSONParser.parse(bytes)
+        } catch {
+            throw ConfigError("", "\(error)")
+        }
+        let issues = IssueList()
+        guard var r = ConfigReader(root, path: "", issues: issues) else { throw ConfigError(issues: issues.issues) }
+
+        let listenText = environment["GATEWAY_LISTEN"] ?? r.string("listen") ?? "127.0.0.1:8080"
+        let listen = SocketAddress(parsing: listenText)
+        if listen == nil {
+            issues.add(environment["GATEWAY_LISTEN"] != nil ? "GATEWAY_LISTEN" : "listen",
+                       "must be host:port with a numeric IPv4 or [IPv6] address, e.g. 127.0.0.1:8080")
+        }
+        var adminListen: SocketAddress?
+        if let adminText = environment["GATEWAY_ADMIN_LISTEN"] ?? r.string("admin_listen") {
+            adminListen = SocketAddress(parsing: adminText)
+            if adminListen == nil { issues.add("admin_listen", "must be host:port, e.g. 127.0.0.1:9901") }
+        }
+        let workers = r.int("workers", default: 0, range: 0...256)
+        let limits = readLimits(&r)
+        let identity = readIdentityHeaders(&r)
+        let cors = readCORS(&r)
+        let store = readStore(&r, base: baseDirectory)
+        let tokens = readTokens(&r, base: baseDirectory)
+        let auth = readAuth(&r, base: baseDirectory)
+        let log = readLog(&r)
+        let routes = readRoutes(&r, limits: limits)
+        r.finish()
+
+        if routes.isEmpty && !issues.issues.contains(where: { $0.path.hasPrefix("routes") }) {
+            issues.add("routes", "at least one route is required")
+        }
+        if tokens == nil && routes.contains(where: { $0.auth != .none }) {
+            issues.add("tokens", "is required: a route has auth \"required\" or \"optional\"")
+        }
+        if tokens == nil && auth.authenticator != nil {
+            issues.add("tokens", "is required when an authenticator is configured")
+        }
+        let own = [auth.loginPath, auth.refreshPath, auth.logoutPath, auth.tokenPath, auth.jwksPath].compactMap { $0 }
+        if Set(own).count != own.count { issues.add("auth", "login, refresh, logout, token and JWKS paths must differ") }
+        for p in own where !isNormalisedPath(p) {
+            issues.add("auth", "path \(JSONWriter.quoted(p)) must be a normalised absolute path")
+        }
+        guard issues.issues.isEmpty, let listen else { throw ConfigError(issues: issues.issues) }
+        return GatewayConfig(
+            listen: listen, adminListen: adminListen, workers: workers, limits: limits, tokens: tokens, auth: auth,
+            identityHeaders: identity, cors: cors, store: store, routes: routes, log: log,
+            baseDirectory: baseDirectory)
+    }
+
+    private static func readLimits(_ root: inout ConfigReader) -> Limits {
+        var l = Limits()
+        guard var r = root.object("limits") else { return l }
+        l.maxConnections = r.int("max_connections", default: l.maxConnections, range: 1...1_000_000)
+        l.maxConnectionsPerClient = r.int("max_connections_per_client", default: l.maxConnectionsPerClient, range: 1...1_000_000)
+        l.maxRequestLine = r.int("max_request_line", default: l.maxRequestLine, range: 256...65536)
+        l.maxHeaderBytes = r.int("max_header_bytes", default: l.maxHeaderBytes, range: 1024...262_144)
+        l.maxHeaderCount = r.int("max_header_count", default: l.maxHeaderCount, range: 8...1000)
+        l.maxBodyBytes = Int64(r.int("max_body_bytes", default: Int(l.maxBodyBytes), range: 0...(1 << 40)))
+        l.maxRequestsPerConnection = r.int("max_requests_per_connection", default: l.maxRequestsPerConnection, range: 1...Int(Int32.max))
+        l.clientHeaderTimeout = r.duration("client_header_timeout", default: l.clientHeaderTimeout, range: 100...3_600_000)
+        l.clientBodyTimeout = r.duration("client_body_timeout", default: l.clientBodyTimeout, range: 100...3_600_000)
+        l.idleTimeout = r.duration("idle_timeout", default: l.idleTimeout, range: 100...86_400_000)
+        l.upstreamConnectTimeout = r.duration("upstream_connect_timeout", default: l.upstreamConnectTimeout, range: 10...600_000)
+        l.upstreamResponseTimeout = r.duration("upstream_response_timeout", default: l.upstreamResponseTimeout, range: 10...86_400_000)
+        l.upstreamIdleConnections = r.int("upstream_idle_connections", default: l.upstreamIdleConnections, range: 0...10_000)
+        l.upstreamIdleTimeout = r.duration("upstream_idle_timeout", default: l.upstreamIdleTimeout, range: 100...3_600_000)
+        l.shutdownGrace = r.duration("shutdown_grace", default: l.shutdownGrace, range: 0...3_600_000)
+        r.finish()
+        return l
+    }
+
+    private static func readIdentityHeaders(_ root: inout ConfigReader) -> IdentityHeaderNames {
+        var h = IdentityHeaderNames()
+        guard var r = root.object("identity_headers") else { return h }
+        func name(_ key: String, _ value: inout String) {
+            if let v = r.string(key) {
+                if isHeaderName(v) { value = v } else { r.issues.add(r.child(key), "must be a valid header name") }
+            }
+        }
+        name("subject", &h.subject)
+        name("scopes", &h.scopes)
+        name("roles", &h.roles)
+        name("session", &h.session)
+        for (claim, header) in r.stringMap("claims") {
+            if !isHeaderName(header) {
+                r.issues.add(r.child("claims.\(claim)"), "must be a valid header name")
+            } else {
+                h.claims.append((claim, header))
+            }
+        }
+        let lowered = h.allNames.map { $0.lowercased() }
+        if Set(lowered).count != lowered.count { r.issues.add(r.path, "header names must all differ") }
+        for n in lowered where ["authorization", "host", "cookie", "content-length", "transfer-encoding", "connection"].contains(n) {
+            r.issues.add(r.path, "\(n) cannot be an identity header")
+        }
+        r.finish()
+        return h
+    }
+
+    private static func readCORS(_ root: inout ConfigReader) -> CORSSettings? {
+        guard var r = root.object("cors") else { return nil }
+        let origins = r.strings("origins") ?? []
+        if origins.isEmpty { r.issues.add(r.child("origins"), "must list at least one origin") }
+        let credentials = r.bool("allow_credentials", default: false)
+        if credentials && origins.contains("*") {
+            r.issues.add(r.child("origins"), "\"*\" cannot be used with allow_credentials (Fetch standard)")
+        }
+        for o in origins where o != "*" && !(o.hasPrefix("http://") || o.hasPrefix("https://")) || o.hasSuffix("/") {
+            r.issues.add(r.child("origins"), "\(JSONWriter.quoted(o)) must be scheme://host[:port] without a path")
+        }
+        let c = CORSSettings(
+            origins: origins, allowCredentials: credentials,
+            allowMethods: r.strings("allow_methods") ?? ["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allowHeaders: r.strings("allow_headers") ?? ["Authorization", "Content-Type"],
+            exposeHeaders: r.strings("expose_headers") ?? [],
+            maxAge: r.duration("max_age", default: 600_000, range: 0...86_400_000))
+        r.finish()
+        return c
+    }
+
+    private static func readStore(_ root: inout ConfigReader, base: String) -> StoreSettings {
+        guard var r = root.object("store") else { return .embedded(path: FileIO.resolve("data", against: base), fsync: true, compactBytes: 64 << 20) }
+        defer { r.finish() }
+        switch r.string("kind") ?? "embedded" {
+        case "memory":
+            return .memory
+        case "embedded":
+            let path = FileIO.resolve(r.string("path") ?? "data", against: base)
+            let fsync = r.bool("fsync", default: true)
+            let compact = r.int("compact_bytes", default: 64 << 20, range: 4096...(1 << 40))
+            return .embedded(path: path, fsync: fsync, compactBytes: compact)
+        case "redis":
+            let url = r.string("url", required: true) ?? ""
+            if !url.isEmpty && !url.hasPrefix("redis://") { r.issues.add(r.child("url"), "must start with redis://") }
+            return .redis(url: url, passwordEnv: r.string("password_env"), keyPrefix: r.string("key_prefix") ?? "gw:")
+        case let other:
+            r.issues.add(r.child("kind"), "must be embedded, redis or memory (got \(JSONWriter.quoted(other)))")
+            return .memory
+        }
+    }
+
+    private static func readTokens(_ root: inout ConfigReader, base: String) -> TokenSettings? {
+        guard var r = root.object("tokens") else { return nil }
+        let issuer = r.string("issuer", required: true) ?? ""
+        let audience = r.strings("audience") ?? []
+        if audience.isEmpty { r.issues.add(r.child("audience"), "is required (a string or an array of strings)") }
+        var t = TokenSettings(
+            issuer: issuer, audience: audience,
+            accessTTL: r.duration("access_ttl", default: 900_000, range: 1000...86_400_000),
+            refreshTTL: r.duration("refresh_ttl", default: 14 * 86_400_000, range: 1000...(400 * 86_400_000)),
+            leeway: r.duration("leeway", default: 30_000, range: 0...300_000),
+            refreshReuseGrace: r.duration("refresh_reuse_grace", default: 10_000, range: 0...300_000),
+            requireBoundAccessToken: r.bool("require_bound_access_token", default: false),
+            algorithms: r.strings("algorithms") ?? [], signingKey: r.string("signing_key"), keys: [])
+        if t.refreshTTL <= t.accessTTL { r.issues.add(r.child("refresh_ttl"), "must be longer than access_ttl") }
+        let known = ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+                     "ES256", "ES384", "ES512", "EdDSA"]
+        for a in t.algorithms where !known.contains(a) {
+            r.issues.add(r.child("algorithms"), "\(JSONWriter.quoted(a)) is not a supported algorithm (\(known.joined(separator: ", ")))")
+        }
+        if case .array(let items)? = r.raw("keys") {
+            for (i, item) in items.enumerated() {
+                guard var k = ConfigReader(item, path: "\(r.child("keys"))[\(i)]", issues: r.issues) else { continue }
+                let kid = k.string("kid")
+                let alg = k.string("alg")
+                if let alg, !known.contains(alg) { k.issues.add(k.child("alg"), "\(JSONWriter.quoted(alg)) is not supported") }
+                var materials: [KeySource.Material] = []
+                if let p = k.string("private_key_file") { materials.append(.privateKeyFile(FileIO.resolve(p, against: base))) }
+                if let p = k.string("public_key_file") { materials.append(.publicKeyFile(FileIO.resolve(p, against: base))) }
+                if let p = k.string("jwk_file") { materials.append(.jwkFile(FileIO.resolve(p, against: base))) }
+                if let p = k.string("jwks_file") { materials.append(.jwksFile(FileIO.resolve(p, against: base))) }
+                if let p = k.string("secret_file") { materials.append(.secretFile(FileIO.resolve(p, against: base))) }
+                if let e = k.string("secret_env") { materials.append(.secretEnv(e)) }
+                if k.has("secret") || k.has("private_key") || k.has("d") {
+                    k.issues.add(k.path, "secrets and private keys are never taken from gateway.json: use secret_env, secret_file or private_key_file")
+                }
+                if materials.count != 1 {
+                    k.issues.add(k.path, "needs exactly one of private_key_file, public_key_file, jwk_file, jwks_file, secret_file, secret_env")
+                } else {
+                    if case .jwksFile = materials[0] {} else if kid == nil { k.issues.add(k.child("kid"), "is required") }
+                    switch materials[0] {
+                    case .secretFile, .secretEnv, .privateKeyFile, .publicKeyFile:
+                        if alg == nil { k.issues.add(k.child("alg"), "is required") }
+                    default: break
+                    }
+                    t.keys.append(KeySource(kid: kid, alg: alg, material: materials[0], path: k.path))
+                }
+                k.finish()
+            }
+        } else if r.has("keys") {
+            r.issues.add(r.child("keys"), "must be an array")
+        }
+        if t.keys.isEmpty { r.issues.add(r.child("keys"), "must list at least one key") }
+        r.finish()
+        return t
+    }
+
+    private static func readAuth(_ root: inout ConfigReader, base: String) -> AuthSettings {
+        var a = AuthSettings()
+        guard var r = root.object("auth") else { return a }
+        a.realm = r.string("realm") ?? a.realm
+        if a.realm.utf8.contains(where: { $0 == 0x22 || $0 == 0x5C || $0 < 0x20 || $0 == 0x7F }) {
+            r.issues.add(r.child("realm"), "must not contain quotes, backslashes or control characters")
+        }
+        func path(_ key: String, _ value: inout String?) {
+            if r.has(key), r.raw(key) == .null { value = nil } else if let p = r.string(key) { value = p }
+        }
+        path("login_path", &a.loginPath)
+        path("refresh_path", &a.refreshPath)
+        path("logout_path", &a.logoutPath)
+        path("token_path", &a.tokenPath)
+        path("jwks_path", &a.jwksPath)
+        if var c = r.object("authenticator") {
+            switch c.string("kind", required: true) {
+            case "users_file":
+                if let p = c.string("path", required: true) { a.authenticator = .usersFile(path: FileIO.resolve(p, against: base)) }
+            case "upstream":
+                if let u = c.string("url", required: true) {
+                    switch parseUpstreamURL(u) {
+                    case .success(let url):
+                        a.authenticator = .upstream(url: url, path: url.basePath.isEmpty ? "/" : url.basePath,
+                                                    timeout: c.duration("timeout", default: 5000, range: 10...60_000))
+                    case .failure(let p): c.issues.add(c.child("url"), p.message)
+                    }
+                }
+            case let other?:
+                c.issues.add(c.child("kind"), "must be users_file or upstream (got \(JSONWriter.quoted(other)))")
+            case nil: break
+            }
+            c.finish()
+        }
+        if var c = r.object("refresh_cookie") {
+            let name = c.string("name") ?? "refresh_token"
+            if !isHeaderName(name) { c.issues.add(c.child("name"), "must be a valid cookie name") }
+            a.refreshCookie = name
+            c.finish()
+        }
+        if var t = r.object("throttle") {
+            a.throttle.maxFailuresPerUser = t.int("max_failures_per_user", default: a.throttle.maxFailuresPerUser, range: 1...1_000_000)
+            a.throttle.maxFailuresPerAddress = t.int("max_failures_per_address", default: a.throttle.maxFailuresPerAddress, range: 1...1_000_000)
+            a.throttle.window = t.duration("window", default: a.throttle.window, range: 1000...86_400_000)
+            t.finish()
+        }
+        r.finish()
+        return a
+    }
+
+    private static func readLog(_ root: inout ConfigReader) -> LogSettings {
+        var l = LogSettings()
+        guard var r = root.object("log") else { return l }
+        if let level = r.string("level") {
+            if let v = LogSettings.Level(rawValue: level) { l.level = v } else {
+                r.issues.add(r.child("level"), "must be debug, info, warning or error")
+            }
+        }
+        l.accessLog = r.bool("access_log", default: true)
+        r.finish()
+        return l
+    }
+
+    private static func readRoutes(_ root: inout ConfigReader, limits: Limits) -> [RouteConfig] {
+        guard let v = root.raw("routes") else { return [] }
+        guard case .array(let items) = v else {
+            root.issues.add("routes", "must be an array")
+            return []
+        }
+        var routes: [RouteConfig] = []
+        var seen: [String: String] = [:]
+        for (i, item) in items.enumerated() {
+            guard var r = ConfigReader(item, path: "routes[\(i)]", issues: root.issues) else { continue }
+            let path = r.string("path", required: true) ?? "/"
+            if !isNormalisedPath(path) || (path.count > 1 && path.hasSuffix("/")) {
+                r.issues.add(r.child("path"), "must be a normalised absolute path without a trailing slash, e.g. /api")
+            }
+            let methods = r.strings("methods") ?? []
+            for m in methods where m.isEmpty || m.utf8.contains(where: { !(($0 >= 0x41 && $0 <= 0x5A)) }) {
+                r.issues.add(r.child("methods"), "\(JSONWriter.quoted(m)) must be an upper-case method name")
+            }
+            var host = r.string("host")?.lowercased()
+            if let h = host {
+                if h.contains(":") || h.isEmpty || h.contains("/") {
+                    r.issues.add(r.child("host"), "must be a host name without port, optionally starting with *.")
+                    host = nil
+                }
+            }
+            var upstreams: [UpstreamURL] = []
+            for (k, u) in (r.strings("upstream") ?? []).enumerated() {
+                switch parseUpstreamURL(u) {
+                case .success(let url): upstreams.append(url)
+                case .failure(let p): r.issues.add("\(r.child("upstream"))[\(k)]", p.message)
+                }
+            }
+            if upstreams.isEmpty && !r.issues.issues.contains(where: { $0.path.hasPrefix(r.child("upstream")) }) {
+                r.issues.add(r.child("upstream"), "is required (a URL or a list of URLs)")
+            }
+            let authText = r.string("auth") ?? "required"
+            let auth = AuthMode(rawValue: authText)
+            if auth == nil { r.issues.add(r.child("auth"), "must be required, optional or none (got \(JSONWriter.quoted(authText)))") }
+            let scopes = r.strings("scopes") ?? []
+            let roles = r.strings("roles") ?? []
+            if auth == AuthMode.none && (!scopes.isEmpty || !roles.isEmpty) {
+                r.issues.add(r.child("auth"), "is none, so scopes and roles could never be checked")
+            }
+            var route = RouteConfig(
+                name: r.string("name") ?? path, path: path, methods: methods, host: host, upstreams: upstreams,
+                auth: auth ?? .required, scopes: scopes, roles: roles,
+                stripPrefix: r.bool("strip_prefix", default: false),
+                forwardAuthorization: r.bool("forward_authorization", default: true),
+                websocket: r.bool("websocket", default: false),
+                preserveHost: r.bool("preserve_host", default: true),
+                maxBodyBytes: Int64(r.int("max_body_bytes", default: Int(limits.maxBodyBytes), range: 0...(1 << 40))),
+                upstreamTimeout: r.duration("timeout", default: limits.upstreamResponseTimeout, range: 10...86_400_000),
+                setRequestHeaders: [], removeRequestHeaders: [], setResponseHeaders: [], removeResponseHeaders: [])
+            if var h = r.object("request_headers") {
+                route.setRequestHeaders = h.stringMap("set")
+                route.removeRequestHeaders = h.strings("remove") ?? []
+                h.finish()
+            }
+            if var h = r.object("response_headers") {
+                route.setResponseHeaders = h.stringMap("set")
+                route.removeResponseHeaders = h.strings("remove") ?? []
+                h.finish()
+            }
+            for (name, value) in route.setRequestHeaders + route.setResponseHeaders {
+                if !isHeaderName(name) { r.issues.add(r.path, "\(JSONWriter.quoted(name)) is not a valid header name") }
+                if value.utf8.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) {
+                    r.issues.add(r.path, "value of \(name) contains control characters")
+                }
+            }
+            for name in route.removeRequestHeaders + route.removeResponseHeaders where !isHeaderName(name) {
+                r.issues.add(r.path, "\(JSONWriter.quoted(name)) is not a valid header name")
+            }
+            let key = "\(host ?? "*") \(path) \(methods.sorted().joined(separator: ","))"
+            if let other = seen[key] {
+                r.issues.add(r.child("path"), "same path, host and methods as \(other)")
+            }
+            seen[key] = r.path
+            r.finish()
+            routes.append(route)
+        }
+        return routes
+    }
+
+    /// Parses `http://host[:port][/base]`, resolving the host now (start-up or reload).
+    static func parseUpstreamURL(_ text: String) -> Result<UpstreamURL, URLProblem> {
+        guard text.hasPrefix("http://") else {
+            return .failure(URLProblem(message: "\(JSONWriter.quoted(text)) must be an http:// URL (TLS to upstreams is not supported)"))
+        }
+        var rest = text.dropFirst(7)
+        var base = ""
+        if let slash = rest.firstIndex(of: "/") {
+            base = String(rest[slash...])
+            rest = rest[..<slash]
+            while base.hasSuffix("/") { base.removeLast() }
+            if base.contains("?") || base.contains("#") || !isNormalisedPath(base.isEmpty ? "/" : base) {
+                return .failure(URLProblem(message: "\(JSONWriter.quoted(text)): the path must be plain, without query or dot segments"))
+            }
+        }
+        var host = String(rest)
+        var port: UInt16 = 80
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { return .failure(URLProblem(message: "\(JSONWriter.quoted(text)): bad IPv6 literal")) }
+            let after = host[host.index(after: close)...]
+            if after.hasPrefix(":") {
+                guard let p = UInt16(after.dropFirst()), p > 0 else { return .failure(URLProblem(message: "\(JSONWriter.quoted(text)): bad port")) }
+                port = p
+            } else if !after.isEmpty {
+                return .failure(URLProblem(message: "\(JSONWriter.quoted(text)): bad authority"))
+            }
+            host = String(host[host.index(after: host.startIndex)..<close])
+        } else if let colon = host.lastIndex(of: ":") {
+            guard let p = UInt16(host[host.index(after: colon)...]), p > 0 else {
+                return .failure(URLProblem(message: "\(JSONWriter.quoted(text)): bad port"))
+            }
+            port = p
+            host = String(host[..<colon])
+        }
+        guard !host.isEmpty, !host.contains("@") else { return .failure(URLProblem(message: "\(JSONWriter.quoted(text)): missing or invalid host")) }
+        let addresses: [SocketAddress]
+        do {
+            addresses = try SocketAddress.resolve(host: host, port: port)
+        } catch {
+            return .failure(URLProblem(message: "\(JSONWriter.quoted(text)): cannot resolve \(host)"))
+        }
+        let hostPart = host.contains(":") ? "[\(host)]" : host
+        return .success(UpstreamURL(host: host, port: port, basePath: base, address: addresses[0],
+                                    authority: port == 80 ? hostPart : "\(hostPart):\(port)"))
+    }
+}
+
+struct URLProblem: Error {
+    var message: String
+}
+
+/// RFC 9110 token characters only.
+func isHeaderName(_ s: String) -> Bool {
+    !s.isEmpty && s.utf8.allSatisfy { b in
+        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+            || "!#$%&'*+-.^_`|~".utf8.contains(b)
+    }
+}
+
+/// Whether `path` is already in the form `PathNormalizer` produces.
+func isNormalisedPath(_ path: String) -> Bool {
+    let bytes = Array(path.utf8)
+    var out: [UInt8] = []
+    let ok: Bool = bytes.withUnsafeBytes { b in
+        do throws(HTTPParseError) {
+            try PathNormalizer.normalize(b, into: &out)
+            return true
+        } catch {
+            return false
+        }
+    }
+    return ok && out == bytes
+}

@@ -1,0 +1,202 @@
+import EventLoop
+
+/// The whole of `gateway.json`, decoded and validated. Durations are in milliseconds;
+/// relative file paths are already resolved against the configuration file's folder.
+public struct GatewayConfig: Sendable {
+    public var listen: SocketAddress
+    public var adminListen: SocketAddress?
+    /// Event-loop threads; 0 in the file means one per core.
+    public var workers: Int
+    public var limits: Limits
+    public var tokens: TokenSettings?
+    public var auth: AuthSettings
+    public var identityHeaders: IdentityHeaderNames
+    public var cors: CORSSettings?
+    public var store: StoreSettings
+    public var routes: [RouteConfig]
+    public var log: LogSettings
+    /// Folder of the configuration file: relative paths were resolved against it.
+    public var baseDirectory: String
+}
+
+/// Resource limits: SPEC §8 defaults.
+public struct Limits: Sendable, Equatable {
+    public var maxConnections = 10_000
+    public var maxConnectionsPerClient = 512
+    public var maxRequestLine = 8192
+    public var maxHeaderBytes = 16384
+    public var maxHeaderCount = 100
+    /// Default largest request body; a route may set its own.
+    public var maxBodyBytes: Int64 = 10 << 20
+    /// Requests served on one client connection before it is closed.
+    public var maxRequestsPerConnection = 100_000
+    public var clientHeaderTimeout: Int64 = 10_000
+    /// Longest pause between two reads of a request body.
+    public var clientBodyTimeout: Int64 = 60_000
+    public var idleTimeout: Int64 = 75_000
+    public var upstreamConnectTimeout: Int64 = 5_000
+    public var upstreamResponseTimeout: Int64 = 30_000
+    /// Idle keep-alive connections kept per upstream per worker.
+    public var upstreamIdleConnections = 64
+    /// How long an idle pooled upstream connection is kept.
+    public var upstreamIdleTimeout: Int64 = 30_000
+    /// Delay allowed for in-flight requests on SIGTERM.
+    public var shutdownGrace: Int64 = 15_000
+}
+
+public enum AuthMode: String, Sendable, Equatable {
+    case required, optional, none
+}
+
+/// One `routes[]` entry.
+public struct RouteConfig: Sendable, Equatable {
+    public var name: String
+    /// Normalised path prefix, matched on segment boundaries.
+    public var path: String
+    /// Empty means any method.
+    public var methods: [String]
+    /// Lower-case host without port; `*.example.com` matches one or more labels. Nil: any.
+    public var host: String?
+    public var upstreams: [UpstreamURL]
+    public var auth: AuthMode
+    /// Every one of these must be in the token's `scope`.
+    public var scopes: [String]
+    /// At least one of these must be in the token's `roles` (if any are listed).
+    public var roles: [String]
+    public var stripPrefix: Bool
+    public var forwardAuthorization: Bool
+    public var websocket: Bool
+    /// Send the client's Host upstream (true) or the upstream's own host:port (false).
+    public var preserveHost: Bool
+    public var maxBodyBytes: Int64
+    public var upstreamTimeout: Int64
+    public var setRequestHeaders: [(String, String)]
+    public var removeRequestHeaders: [String]
+    public var setResponseHeaders: [(String, String)]
+    public var removeResponseHeaders: [String]
+
+    public static func == (a: RouteConfig, b: RouteConfig) -> Bool {
+        a.name == b.name && a.path == b.path && a.methods == b.methods && a.host == b.host
+            && a.upstreams == b.upstreams && a.auth == b.auth && a.scopes == b.scopes && a.roles == b.roles
+            && a.stripPrefix == b.stripPrefix && a.forwardAuthorization == b.forwardAuthorization
+            && a.websocket == b.websocket && a.preserveHost == b.preserveHost && a.maxBodyBytes == b.maxBodyBytes
+            && a.upstreamTimeout == b.upstreamTimeout
+            && a.setRequestHeaders.map { "\($0.0):\($0.1)" } == b.setRequestHeaders.map { "\($0.0):\($0.1)" }
+            && a.removeRequestHeaders == b.removeRequestHeaders
+            && a.setResponseHeaders.map { "\($0.0):\($0.1)" } == b.setResponseHeaders.map { "\($0.0):\($0.1)" }
+            && a.removeResponseHeaders == b.removeResponseHeaders
+    }
+}
+
+/// `http://host[:port][/base]`: plain HTTP to upstreams on a trusted network.
+public struct UpstreamURL: Sendable, Equatable, Hashable, CustomStringConvertible {
+    public var host: String
+    public var port: UInt16
+    /// Prefix added before the forwarded path, without a trailing slash ("" for none).
+    public var basePath: String
+    public var address: SocketAddress
+    /// `host:port` as sent in `Host` when the route does not preserve the client's.
+    public var authority: String
+
+    public var description: String { "http://\(authority)\(basePath)" }
+}
+
+public struct TokenSettings: Sendable {
+    public var issuer: String
+    public var audience: [String]
+    public var accessTTL: Int64
+    public var refreshTTL: Int64
+    public var leeway: Int64
+    public var refreshReuseGrace: Int64
+    public var requireBoundAccessToken: Bool
+    /// Algorithms accepted on incoming tokens (RFC 8725 §3.1 allow-list).
+    public var algorithms: [String]
+    public var signingKey: String?
+    public var keys: [KeySource]
+}
+
+/// Where one key comes from. Secrets never live in the JSON itself.
+public struct KeySource: Sendable, Equatable {
+    public enum Material: Sendable, Equatable {
+        case privateKeyFile(String)
+        case publicKeyFile(String)
+        case jwkFile(String)
+        case jwksFile(String)
+        case secretFile(String)
+        case secretEnv(String)
+    }
+    public var kid: String?
+    public var alg: String?
+    public var material: Material
+    /// JSON path, for error messages about this key.
+    public var path: String
+}
+
+public struct AuthSettings: Sendable {
+    public var realm = "gateway"
+    public var loginPath: String? = "/auth/login"
+    public var refreshPath: String? = "/auth/refresh"
+    public var logoutPath: String? = "/auth/logout"
+    public var tokenPath: String? = "/oauth/token"
+    public var jwksPath: String? = "/.well-known/jwks.json"
+    public var authenticator: AuthenticatorSettings?
+    /// Name of the HttpOnly refresh-token cookie; nil when cookie mode is off.
+    public var refreshCookie: String?
+    public var throttle = ThrottleSettings()
+}
+
+public enum AuthenticatorSettings: Sendable, Equatable {
+    case usersFile(path: String)
+    case upstream(url: UpstreamURL, path: String, timeout: Int64)
+}
+
+public struct ThrottleSettings: Sendable, Equatable {
+    /// Failed logins allowed per username within `window` before 429.
+    public var maxFailuresPerUser = 5
+    /// Failed logins allowed per client address within `window` before 429.
+    public var maxFailuresPerAddress = 50
+    public var window: Int64 = 900_000
+}
+
+public struct IdentityHeaderNames: Sendable, Equatable {
+    public var subject = "X-Auth-Subject"
+    public var scopes = "X-Auth-Scopes"
+    public var roles = "X-Auth-Roles"
+    public var session = "X-Auth-Session"
+    /// Claim name → header name.
+    public var claims: [(claim: String, header: String)] = []
+
+    /// Every configured name: these are removed from every incoming request.
+    public var allNames: [String] { [subject, scopes, roles, session] + claims.map(\.header) }
+
+    public static func == (a: IdentityHeaderNames, b: IdentityHeaderNames) -> Bool {
+        a.subject == b.subject && a.scopes == b.scopes && a.roles == b.roles && a.session == b.session
+            && a.claims.map { $0.claim + ":" + $0.header } == b.claims.map { $0.claim + ":" + $0.header }
+    }
+}
+
+public struct CORSSettings: Sendable, Equatable {
+    /// Exact origins (`https://app.example.com`), or `*` (never with credentials).
+    public var origins: [String]
+    public var allowCredentials: Bool
+    public var allowMethods: [String]
+    public var allowHeaders: [String]
+    public var exposeHeaders: [String]
+    public var maxAge: Int64
+}
+
+public enum StoreSettings: Sendable, Equatable {
+    case memory
+    case embedded(path: String, fsync: Bool, compactBytes: Int)
+    case redis(url: String, passwordEnv: String?, keyPrefix: String)
+}
+
+public struct LogSettings: Sendable, Equatable {
+    public enum Level: String, Sendable, Comparable, CaseIterable {
+        case debug, info, warning, error
+        private var rank: Int { Level.allCases.firstIndex(of: self)! }
+        public static func < (a: Level, b: Level) -> Bool { a.rank < b.rank }
+    }
+    public var level: Level = .info
+    public var accessLog = true
+}

@@ -1,0 +1,158 @@
+import EventLoop
+import Glibc
+
+/// The composition root and command line: the only place that knows every part.
+public enum Gateway {
+    public static let version = "0.1.0"
+
+    /// Entry point for `main.swift`. Never returns.
+    public static func main() -> Never {
+        exit(run(arguments: Array(CommandLine.arguments.dropFirst()), environment: currentEnvironment()))
+    }
+
+    static let usage = """
+        gateway \(version): an authenticating reverse proxy with the whole token life cycle.
+
+        USAGE
+          gateway [run] [--config FILE]      serve (the default command)
+          gateway check [--config FILE]      validate a configuration and its keys; exit 1 if invalid
+          gateway keygen --alg ALG --kid KID [--out FILE]
+                                             make a signing key: private key to FILE (PKCS#8 PEM),
+                                             public JWK on standard output
+          gateway hash-password [--scheme scrypt|pbkdf2]
+                                             read a password on standard input, print its hash
+          gateway --version | --help
+
+        The configuration file is FILE, else $GATEWAY_CONFIG, else ./gateway.json.
+        $GATEWAY_LISTEN and $GATEWAY_ADMIN_LISTEN override the listen addresses.
+        Signals: SIGHUP reloads configuration and keys; SIGTERM drains and exits 0.
+        """
+
+    static func run(arguments: [String], environment: [String: String]) -> Int32 {
+        var args = arguments
+        var command = "run"
+        if let first = args.first, !first.hasPrefix("-") {
+            command = first
+            args.removeFirst()
+        }
+        if args.contains("--help") || args.contains("-h") || command == "help" {
+            print(usage)
+            return 0
+        }
+        if args.contains("--version") || command == "version" {
+            print("gateway \(version)")
+            return 0
+        }
+        var options: [String: String] = [:]
+        var i = 0
+        while i < args.count {
+            let a = args[i]
+            guard a.hasPrefix("--"), i + 1 < args.count else {
+                printError("unexpected argument \(a) (see gateway --help)")
+                return 2
+            }
+            options[String(a.dropFirst(2))] = args[i + 1]
+            i += 2
+        }
+        let configPath = options["config"] ?? environment["GATEWAY_CONFIG"] ?? "gateway.json"
+        switch command {
+        case "run":
+            return serve(configPath: configPath, environment: environment)
+        case "check":
+            return check(configPath: configPath, environment: environment)
+        default:
+            printError("unknown command \(command) (see gateway --help)")
+            return 2
+        }
+    }
+
+    static func check(configPath: String, environment: [String: String]) -> Int32 {
+        do {
+            let config = try GatewayConfig.load(path: configPath, environment: environment)
+            print("\(configPath): OK (\(config.routes.count) routes, listen \(config.listen))")
+            return 0
+        } catch {
+            printError("\(configPath): invalid configuration")
+            for issue in error.issues { printError("  \(issue)") }
+            return 1
+        }
+    }
+
+    static func serve(configPath: String, environment: [String: String]) -> Int32 {
+        // Signals are taken synchronously by this thread; every thread started later
+        // inherits the blocked mask.
+        var set = sigset_t()
+        sigemptyset(&set)
+        for s in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&set, s) }
+        pthread_sigmask(SIG_BLOCK, &set, nil)
+        signal(SIGPIPE, SIG_IGN)
+
+        let config: GatewayConfig
+        do {
+            config = try GatewayConfig.load(path: configPath, environment: environment)
+        } catch {
+            printError("\(configPath): invalid configuration, not starting")
+            for issue in error.issues { printError("  \(issue)") }
+            return 1
+        }
+        let logger = Logger(level: config.log.level)
+        let runtime = GatewayRuntime(config: config)
+        let server: GatewayServer
+        do {
+            server = try GatewayServer(runtime: runtime)
+        } catch {
+            logger.error("cannot listen on \(config.listen): \(error)")
+            return 1
+        }
+        logger.info("listening on \(config.listen.withPort(server.port)) with \(server.group.loops.count) workers")
+
+        while true {
+            var sig: Int32 = 0
+            sigwait(&set, &sig)
+            switch sig {
+            case SIGHUP:
+                do {
+                    let next = try GatewayConfig.load(path: configPath, environment: environment)
+                    server.reload(GatewayRuntime(config: next))
+                    logger.info("configuration reloaded (\(next.routes.count) routes)")
+                } catch {
+                    logger.error("reload refused, keeping the running configuration: \(error.description.replacingNewlines())")
+                }
+            default:
+                logger.info("draining (signal \(sig))")
+                server.beginDrain()
+                let deadline = EventLoop.monotonicMillis() + config.limits.shutdownGrace
+                while server.openConnections > 0 && EventLoop.monotonicMillis() < deadline {
+                    usleep(20_000)
+                }
+                server.stop()
+                logger.info("stopped")
+                return 0
+            }
+        }
+    }
+
+    static func printError(_ message: String) {
+        let line = message + "\n"
+        _ = line.withCString { write(2, $0, strlen($0)) }
+    }
+
+    static func currentEnvironment() -> [String: String] {
+        var env: [String: String] = [:]
+        var p = environ
+        while let entry = p.pointee {
+            let s = String(cString: entry)
+            if let eq = s.firstIndex(of: "=") {
+                env[String(s[..<eq])] = String(s[s.index(after: eq)...])
+            }
+            p += 1
+        }
+        return env
+    }
+}
+
+extension String {
+    func replacingNewlines() -> String {
+        String(self.map { $0 == "\n" ? ";" : $0 })
+    }
+}

@@ -1,0 +1,21 @@
+import HTTP1
+
+/// An immutable snapshot of everything a request needs that comes from configuration.
+/// A reload builds a new one and each worker swaps it in between requests; an exchange in
+/// flight keeps the snapshot it started with.
+final class GatewayRuntime: Sendable {
+    let config: GatewayConfig
+    let routes: RouteTable
+    let httpLimits: HTTPLimits
+    /// The gateway's own paths (normalised bytes) and what answers them.
+    let localRoutes: [([UInt8], LocalHandler)]
+
+    init(config: GatewayConfig) {
+        self.config = config
+        self.localRoutes = []
+        self.routes = RouteTable(config.routes, identityHeaders: config.identityHeaders.allNames)
+        self.httpLimits = HTTPLimits(
+            maxRequestLine: config.limits.maxRequestLine, maxHeaderBytes: config.limits.maxHeaderBytes,
+            maxHeaderCount: config.limits.maxHeaderCount)
+    }
+}

@@ -1,3 +1,0 @@
-public enum Gateway {
-    public static func main() {}
-}

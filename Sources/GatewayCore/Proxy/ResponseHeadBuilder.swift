@@ -1,0 +1,95 @@
+import HTTP1
+
+/// How the gateway frames a relayed body for its client.
+enum ClientFraming: Equatable {
+    /// As the upstream framed it (Content-Length, or no body).
+    case asIs
+    /// Re-encoded as chunked (upstream chunked or close-delimited, client HTTP/1.1).
+    case chunked
+    /// Raw until the connection closes (client HTTP/1.0).
+    case untilClose
+}
+
+/// Writes the head the client receives for an upstream response: hop-by-hop fields
+/// dropped, framing re-declared, `X-Request-Id` added, route response rules applied.
+struct ResponseHeadBuilder {
+    let response: ResponseHead
+    let requestMethod: HTTPMethod
+    let clientVersion: HTTPVersion
+    let keepAlive: Bool
+    let requestID: [UInt8]
+    let removed: HeaderNameSet
+    let setHeaders: [(String, String)]
+    /// A protocol switch (101) is being relayed.
+    let upgrade: Bool
+
+    /// Writes the head and returns how the body must be framed for the client.
+    func write(into out: inout [UInt8]) -> ClientFraming {
+        let framing = response.framing(requestMethod: requestMethod)
+        var clientFraming = ClientFraming.asIs
+        switch framing {
+        case .chunked, .untilClose:
+            clientFraming = clientVersion == .http11 ? .chunked : .untilClose
+        case .none, .length:
+            break
+        }
+        var sawRequestID = false
+        response.bytes.withUnsafeBytes { b in
+            HeadWriter.append("HTTP/1.1 ", to: &out)
+            HeadWriter.appendDecimal(Int64(response.status), to: &out)
+            out.append(0x20)
+            if response.reasonEnd > response.reasonStart {
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[Int(response.reasonStart)..<Int(response.reasonEnd)]))
+            } else {
+                HeadWriter.append(HeadWriter.reasonPhrase(response.status), to: &out)
+            }
+            HeadWriter.append("\r\n", to: &out)
+            for f in response.fields {
+                let ns = Int(f.nameStart)
+                let ne = Int(f.nameEnd)
+                if f.known.isHopByHop || f.known == .contentLength { continue }
+                if removed.contains(b, ns, ne) || rangesContainName(response.connectionOptions, b, ns, ne) { continue }
+                if f.known == .xRequestId { sawRequestID = true }
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[ns..<ne]))
+                HeadWriter.append(": ", to: &out)
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[Int(f.valueStart)..<Int(f.valueEnd)]))
+                HeadWriter.append("\r\n", to: &out)
+            }
+        }
+        for (name, value) in setHeaders {
+            HeadWriter.append(name, to: &out)
+            HeadWriter.append(": ", to: &out)
+            HeadWriter.append(value, to: &out)
+            HeadWriter.append("\r\n", to: &out)
+        }
+        if !sawRequestID {
+            HeadWriter.append("X-Request-Id: ", to: &out)
+            out.append(contentsOf: requestID)
+            HeadWriter.append("\r\n", to: &out)
+        }
+        switch clientFraming {
+        case .chunked:
+            HeadWriter.append("Transfer-Encoding: chunked\r\n", to: &out)
+        case .asIs:
+            // HEAD and 304 answers keep the length they declare for the representation.
+            if response.contentLength >= 0 && !response.isInformational && response.status != 204 {
+                HeadWriter.append("Content-Length: ", to: &out)
+                HeadWriter.appendDecimal(response.contentLength, to: &out)
+                HeadWriter.append("\r\n", to: &out)
+            }
+        case .untilClose:
+            break
+        }
+        if upgrade, let up = response.value(named: "upgrade") {
+            HeadWriter.append("Connection: upgrade\r\nUpgrade: ", to: &out)
+            HeadWriter.append(up, to: &out)
+            HeadWriter.append("\r\n", to: &out)
+        } else if !keepAlive || clientFraming == .untilClose {
+            HeadWriter.append("Connection: close\r\n", to: &out)
+        } else if clientVersion == .http10 {
+            HeadWriter.append("Connection: keep-alive\r\n", to: &out)
+        }
+        HeadWriter.append("\r\n", to: &out)
+        return clientFraming
+    }
+}

@@ -1,0 +1,186 @@
+import EventLoop
+import Glibc
+
+/// What an upstream connection reports to the exchange using it.
+protocol UpstreamOwner: AnyObject {
+    func upstreamConnected(_ upstream: UpstreamConnection)
+    func upstreamReadable(_ upstream: UpstreamConnection)
+    func upstreamWritable(_ upstream: UpstreamConnection)
+    func upstreamFailed(_ upstream: UpstreamConnection, _ failure: UpstreamFailure)
+}
+
+enum UpstreamFailure: Error, Equatable {
+    case connectFailed(errno: Int32)
+    case connectTimedOut
+    case io(errno: Int32)
+}
+
+/// One TCP connection to an upstream, loop-confined. While it serves an exchange its
+/// events go to `owner`; idle in the pool, any event means the upstream closed it or sent
+/// something unasked, and it is dropped.
+final class UpstreamConnection: Selectable {
+    let fd: Int32
+    let target: UpstreamURL
+    unowned let worker: Worker
+    private(set) var connecting: Bool
+    var readable = false
+    var writable = false
+    private(set) var closed = false
+    /// Has completed at least one exchange: a failure before any answer byte may be the
+    /// upstream having closed it while idle, so the request can be retried once.
+    var reused = false
+    weak var owner: UpstreamOwner?
+    var input: IOBuffer?
+    private var output: IOBuffer?
+    /// Pool bookkeeping.
+    var idleDeadline: Int64 = 0
+
+    init(fd: Int32, target: UpstreamURL, worker: Worker, connecting: Bool) {
+        self.fd = fd
+        self.target = target
+        self.worker = worker
+        self.connecting = connecting
+        self.writable = !connecting
+    }
+
+    static func connect(to target: UpstreamURL, worker: Worker) throws(UpstreamFailure) -> UpstreamConnection {
+        let r: (fd: Int32, inProgress: Bool)
+        do {
+            r = try Socket.connect(to: target.address)
+        } catch {
+            throw .connectFailed(errno: error.errno)
+        }
+        let c = UpstreamConnection(fd: r.fd, target: target, worker: worker, connecting: r.inProgress)
+        do {
+            try worker.loop.register(r.fd, c)
+        } catch {
+            Syscall.close(r.fd)
+            throw .connectFailed(errno: error.errno)
+        }
+        return c
+    }
+
+    var pendingOutput: Int { output?.readableCount ?? 0 }
+
+    func ready(_ events: UInt32) {
+        if events & (EventLoop.readEvent | EventLoop.hangupEvent | EventLoop.errorEvent) != 0 { readable = true }
+        if events & EventLoop.writeEvent != 0 { writable = true }
+        if connecting {
+            guard events & (EventLoop.writeEvent | EventLoop.errorEvent | EventLoop.hangupEvent) != 0 else { return }
+            connecting = false
+            let err = Socket.pendingError(fd)
+            guard err == 0 else {
+                fail(.connectFailed(errno: err))
+                return
+            }
+            writable = true
+            owner?.upstreamConnected(self)
+            if closed { return }
+        }
+        guard let owner else {
+            // Idle in the pool: the upstream closed it (or misbehaved). Forget it.
+            worker.upstreamPool.remove(self)
+            close()
+            return
+        }
+        if writable && pendingOutput > 0 {
+            do {
+                try flush()
+            } catch {
+                fail(error)
+                return
+            }
+            if pendingOutput == 0 { owner.upstreamWritable(self) }
+        }
+        if closed { return }
+        if readable { owner.upstreamReadable(self) }
+    }
+
+    private func fail(_ failure: UpstreamFailure) {
+        let o = owner
+        owner = nil
+        if let o {
+            o.upstreamFailed(self, failure)
+        } else {
+            worker.upstreamPool.remove(self)
+        }
+        close()
+    }
+
+    /// Appends bytes for the upstream; `flush` writes them (once the connect finished).
+    func queue(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count > 0 else { return }
+        if output == nil { output = worker.loop.buffers.take() }
+        output!.append(bytes)
+    }
+
+    func queue(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { queue($0) }
+    }
+
+    func queueStatic(_ s: StaticString) {
+        queue(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
+    func queueChunkHeader(_ count: Int) {
+        withChunkHeader(count) { queue($0) }
+    }
+
+    func flush() throws(UpstreamFailure) {
+        guard !connecting, let out = output else { return }
+        while out.readableCount > 0 && writable {
+            switch try write(out.readableBytes) {
+            case .processed(let n): out.consume(n)
+            case .wouldBlock: writable = false
+            }
+        }
+        if out.isEmpty {
+            worker.loop.buffers.give(out)
+            output = nil
+        }
+    }
+
+    private func write(_ bytes: UnsafeRawBufferPointer) throws(UpstreamFailure) -> IOResult<Int> {
+        do {
+            return try Syscall.write(fd, bytes.baseAddress!, bytes.count)
+        } catch {
+            throw .io(errno: error.errno)
+        }
+    }
+
+    /// Reads what is available into `input`. Returns false at end of stream.
+    func read() throws(UpstreamFailure) -> IOResult<Int> {
+        if input == nil { input = worker.loop.buffers.take() }
+        do {
+            let r = try input!.read(from: fd, max: 65536)
+            if case .wouldBlock = r { readable = false }
+            return r
+        } catch {
+            throw .io(errno: error.errno)
+        }
+    }
+
+    /// Gives buffers back between exchanges: an idle pooled connection holds none.
+    func releaseBuffers() {
+        if let i = input, i.isEmpty {
+            worker.loop.buffers.give(i)
+            input = nil
+        }
+        if let o = output, o.isEmpty {
+            worker.loop.buffers.give(o)
+            output = nil
+        }
+    }
+
+    func close() {
+        guard !closed else { return }
+        closed = true
+        owner = nil
+        worker.loop.deregister(fd)
+        Syscall.close(fd)
+        if let i = input { worker.loop.buffers.give(i) }
+        if let o = output { worker.loop.buffers.give(o) }
+        input = nil
+        output = nil
+    }
+}

@@ -1,0 +1,58 @@
+/// Idle keep-alive connections to upstreams, per worker (no locks: one loop owns it).
+/// Most recently used first, so that rarely needed connections age out.
+final class UpstreamPool {
+    private var idle: [UpstreamURL: [UpstreamConnection]] = [:]
+    private let maxPerUpstream: Int
+    private let idleTimeout: Int64
+
+    init(maxPerUpstream: Int, idleTimeout: Int64) {
+        self.maxPerUpstream = maxPerUpstream
+        self.idleTimeout = idleTimeout
+    }
+
+    /// An idle connection to `target`, if one is pooled.
+    func take(_ target: UpstreamURL) -> UpstreamConnection? {
+        guard var list = idle[target], let c = list.popLast() else { return nil }
+        idle[target] = list
+        return c
+    }
+
+    /// Keeps a connection that finished an exchange cleanly, or closes it if the pool is full.
+    func give(_ c: UpstreamConnection, now: Int64) {
+        c.owner = nil
+        c.reused = true
+        c.releaseBuffers()
+        var list = idle[c.target, default: []]
+        guard list.count < maxPerUpstream else {
+            c.close()
+            return
+        }
+        c.idleDeadline = now + idleTimeout
+        list.append(c)
+        idle[c.target] = list
+    }
+
+    func remove(_ c: UpstreamConnection) {
+        guard var list = idle[c.target], let i = list.firstIndex(where: { $0 === c }) else { return }
+        list.remove(at: i)
+        idle[c.target] = list
+    }
+
+    /// Closes connections idle for longer than the idle timeout.
+    func sweep(now: Int64) {
+        for (target, list) in idle {
+            let keep = list.filter { $0.idleDeadline > now }
+            if keep.count != list.count {
+                for c in list where c.idleDeadline <= now { c.close() }
+                idle[target] = keep
+            }
+        }
+    }
+
+    func closeAll() {
+        for (_, list) in idle { for c in list { c.close() } }
+        idle.removeAll()
+    }
+
+    var idleCount: Int { idle.values.reduce(0) { $0 + $1.count } }
+}

@@ -1,0 +1,122 @@
+import HTTP1
+
+/// A route ready for matching: its configuration plus byte forms of what is compared.
+public final class Route: Sendable {
+    public let config: RouteConfig
+    /// Position in the configuration, for metrics and round-robin counters.
+    public let index: Int
+    let prefix: [UInt8]
+    let methods: [HTTPMethod]
+    /// Exact host, or (with `wildcard`) the suffix `.example.com` of `*.example.com`.
+    let host: [UInt8]?
+    let wildcard: Bool
+    /// Request headers never forwarded on this route: identity names (SPEC §3), the
+    /// route's removals, and the names it sets itself.
+    let droppedRequestHeaders: HeaderNameSet
+    let removedResponseHeaders: HeaderNameSet
+
+    init(config: RouteConfig, index: Int, identityHeaders: [String]) {
+        self.config = config
+        self.index = index
+        self.droppedRequestHeaders = HeaderNameSet(
+            identityHeaders + config.removeRequestHeaders + config.setRequestHeaders.map(\.0))
+        self.removedResponseHeaders = HeaderNameSet(
+            config.removeResponseHeaders + config.setResponseHeaders.map(\.0))
+        self.prefix = Array(config.path.utf8)
+        self.methods = config.methods.map { HTTPMethod(name: $0) }
+        if let h = config.host {
+            if h.hasPrefix("*.") {
+                self.host = Array(h.dropFirst(1).utf8)
+                self.wildcard = true
+            } else {
+                self.host = Array(h.utf8)
+                self.wildcard = false
+            }
+        } else {
+            self.host = nil
+            self.wildcard = false
+        }
+    }
+
+    /// Prefix match on segment boundaries, case-sensitive (SPEC §8).
+    func matchesPath(_ path: UnsafeRawBufferPointer) -> Bool {
+        let n = prefix.count
+        guard path.count >= n else { return false }
+        let same = prefix.withUnsafeBytes { p in memcmp(p.baseAddress!, path.baseAddress!, n) == 0 }
+        guard same else { return false }
+        return n == 1 || path.count == n || path[n] == UInt8(ascii: "/")
+    }
+
+    /// `host` is lower-case, without port.
+    func matchesHost(_ requestHost: UnsafeRawBufferPointer) -> Bool {
+        guard let host else { return true }
+        if wildcard {
+            guard requestHost.count > host.count else { return false }
+            let offset = requestHost.count - host.count
+            return host.withUnsafeBytes { h in memcmp(h.baseAddress!, requestHost.baseAddress! + offset, host.count) == 0 }
+        }
+        guard requestHost.count == host.count else { return false }
+        return host.withUnsafeBytes { h in memcmp(h.baseAddress!, requestHost.baseAddress!, host.count) == 0 }
+    }
+
+    func allows(_ method: HTTPMethod) -> Bool {
+        methods.isEmpty || methods.contains(method) || (method == .head && methods.contains(.get))
+    }
+
+    /// The path the upstream receives: the checked path, minus the prefix when stripping,
+    /// under the upstream's base path.
+    func upstreamPath(_ normalized: UnsafeRawBufferPointer, base: String, into out: inout [UInt8]) {
+        out.append(contentsOf: base.utf8)
+        var rest = normalized
+        if config.stripPrefix && prefix.count > 1 {
+            rest = UnsafeRawBufferPointer(rebasing: normalized[prefix.count...])
+        }
+        if rest.isEmpty {
+            out.append(UInt8(ascii: "/"))
+        } else {
+            out.append(contentsOf: rest)
+        }
+    }
+}
+
+public enum RouteMatch {
+    case route(Route)
+    /// The path and host match routes, none of which allows this method.
+    case methodNotAllowed(allow: [String])
+    case notFound
+}
+
+/// Routes ordered for longest-prefix matching; host-specific routes before host-less ones
+/// of the same prefix, so that `match` can return the first hit.
+public final class RouteTable: Sendable {
+    public let routes: [Route]
+
+    public init(_ configs: [RouteConfig], identityHeaders: [String]) {
+        let routes = configs.enumerated().map {
+            Route(config: $0.element, index: $0.offset, identityHeaders: identityHeaders)
+        }
+        self.routes = routes.sorted { a, b in
+            if a.prefix.count != b.prefix.count { return a.prefix.count > b.prefix.count }
+            if (a.host != nil) != (b.host != nil) { return a.host != nil }
+            if a.wildcard != b.wildcard { return !a.wildcard }
+            if a.methods.isEmpty != b.methods.isEmpty { return !a.methods.isEmpty }
+            return a.index < b.index
+        }
+    }
+
+    /// `path` is normalised; `host` lower-case without port (empty if none).
+    public func match(path: UnsafeRawBufferPointer, host: UnsafeRawBufferPointer, method: HTTPMethod) -> RouteMatch {
+        var allow: [String] = []
+        for r in routes where r.matchesPath(path) && r.matchesHost(host) {
+            if r.allows(method) { return .route(r) }
+            allow.append(contentsOf: r.config.methods)
+        }
+        if allow.isEmpty { return .notFound }
+        var seen = Set<String>()
+        return .methodNotAllowed(allow: allow.filter { seen.insert($0).inserted })
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif

@@ -1,0 +1,500 @@
+import EventLoop
+import HTTP1
+
+/// Per-exchange proxy state, reset for each request.
+struct ProxyExchangeState {
+    enum Body {
+        case none
+        case length(remaining: Int64)
+        case chunked(ChunkedDecoder)
+        case untilClose
+    }
+    var target: UpstreamURL?
+    var attempts = 0
+    var upgrade = false
+    var requestBody: Body = .none
+    var requestBodyDone = true
+    var requestBodyBytes: Int64 = 0
+    var requestBodySent = false
+    var sentContinue = false
+    /// Any byte of the answer has arrived: no retry any more.
+    var responseBytesSeen = false
+    var responseHeadDone = false
+    var responseBody: Body = .none
+    var clientFraming: ClientFraming = .asIs
+    var status = 0
+}
+
+extension ClientConnection: UpstreamOwner {
+    // MARK: Starting
+
+    func startProxy(_ route: Route, identity: [UInt8]) {
+        exchange = ProxyExchangeState()
+        exchange.upgrade = route.config.websocket && head.connectionUpgrade && head.hasUpgradeField
+            && head.method == .get
+        if head.isChunked {
+            exchange.requestBody = .chunked(ChunkedDecoder())
+            exchange.requestBodyDone = false
+        } else if head.contentLength > 0 {
+            exchange.requestBody = .length(remaining: head.contentLength)
+            exchange.requestBodyDone = false
+        }
+        let target = worker.nextUpstream(route)
+        exchange.target = target
+        var out = worker.scratch
+        out.removeAll(keepingCapacity: true)
+        RequestHeadBuilder(
+            head: head, route: route, target: target, dropped: route.droppedRequestHeaders,
+            clientAddress: peer?.hostText ?? "unknown", requestID: requestID, identityBlock: identity,
+            upgrade: exchange.upgrade
+        ).write(normalizedPath: worker.pathScratch, into: &out)
+        upstreamRequestHead = out
+        worker.scratch = out
+        phase = .proxy
+        connectUpstream()
+    }
+
+    /// Takes a pooled connection (or opens one) and sends the head, plus whatever of the
+    /// body has already arrived, in one write.
+    private func connectUpstream(fresh: Bool = false) {
+        guard let target = exchange.target else { return }
+        var conn: UpstreamConnection? = fresh ? nil : worker.upstreamPool.take(target)
+        if conn == nil {
+            do {
+                conn = try UpstreamConnection.connect(to: target, worker: worker)
+            } catch {
+                upstreamUnavailable(error)
+                return
+            }
+        }
+        let up = conn!
+        upstream = up
+        up.owner = self
+        exchange.attempts += 1
+        deadline = now + (up.connecting ? limits.upstreamConnectTimeout : upstreamWaitTimeout)
+        up.queue(upstreamRequestHead)
+        if head.expectContinue && !exchange.requestBodyDone && !exchange.sentContinue && (input?.readableCount ?? 0) == 0 {
+            // The gateway handles Expect itself (the header is not forwarded): the route and
+            // policy accepted the request, so the client may send its body.
+            exchange.sentContinue = true
+            queueStatic("HTTP/1.1 100 Continue\r\n\r\n")
+            flushOutput()
+        }
+        pumpRequestBody()
+    }
+
+    private var upstreamWaitTimeout: Int64 { route?.config.upstreamTimeout ?? limits.upstreamResponseTimeout }
+
+    func proxyDrive() {
+        pumpRequestBody()
+        if phase == .proxy { relayResponse() }
+    }
+
+    // MARK: Request body, client → upstream
+
+    private func pumpRequestBody() {
+        guard phase == .proxy, let up = upstream else { return }
+        while !exchange.requestBodyDone {
+            if up.pendingOutput > ClientConnection.highWater { break }
+            if let input, input.readableCount > 0 {
+                if !forwardRequestBody(from: input, to: up) { return }
+                continue
+            }
+            guard readable else { break }
+            if input == nil { input = worker.loop.buffers.take() }
+            do {
+                switch try input!.read(from: fd, max: 65536) {
+                case .processed(0):
+                    // The client gave up in the middle of its body.
+                    abort()
+                    return
+                case .processed:
+                    deadline = now + limits.clientBodyTimeout
+                case .wouldBlock:
+                    readable = false
+                }
+            } catch {
+                abort()
+                return
+            }
+        }
+        do {
+            try up.flush()
+        } catch {
+            upstreamFailed(up, error)
+            return
+        }
+        if exchange.requestBodyDone && deadline < now + upstreamWaitTimeout && exchange.responseHeadDone == false {
+            deadline = now + upstreamWaitTimeout
+        }
+    }
+
+    /// Moves body bytes from the client's buffer into the upstream's output. Returns false
+    /// if the exchange ended.
+    private func forwardRequestBody(from input: IOBuffer, to up: UpstreamConnection) -> Bool {
+        let maxBody = route?.config.maxBodyBytes ?? limits.maxBodyBytes
+        switch exchange.requestBody {
+        case .length(let remaining):
+            let n = Int(min(remaining, Int64(input.readableCount)))
+            up.queue(UnsafeRawBufferPointer(rebasing: input.readableBytes[..<n]))
+            input.consume(n)
+            exchange.requestBodySent = true
+            exchange.requestBodyBytes += Int64(n)
+            if remaining - Int64(n) == 0 {
+                exchange.requestBody = .none
+                exchange.requestBodyDone = true
+            } else {
+                exchange.requestBody = .length(remaining: remaining - Int64(n))
+            }
+        case .chunked(var decoder):
+            while input.readableCount > 0 {
+                let r: (consumed: Int, step: ChunkedDecoder.Step)
+                do {
+                    r = try decoder.decode(input.readableBytes)
+                } catch {
+                    exchange.requestBody = .none
+                    if exchange.responseHeadDone { abort() } else { dropUpstream(); refuse(error) }
+                    return false
+                }
+                switch r.step {
+                case .data(let range):
+                    exchange.requestBodyBytes += Int64(range.count)
+                    if exchange.requestBodyBytes > maxBody {
+                        exchange.requestBody = .none
+                        tooLarge()
+                        return false
+                    }
+                    up.queueChunkHeader(range.count)
+                    up.queue(UnsafeRawBufferPointer(rebasing: input.readableBytes[range]))
+                    up.queueStatic("\r\n")
+                    exchange.requestBodySent = true
+                case .end:
+                    up.queueStatic("0\r\n\r\n")
+                    input.consume(r.consumed)
+                    exchange.requestBody = .none
+                    exchange.requestBodyDone = true
+                    return true
+                case .needMore:
+                    break
+                }
+                input.consume(r.consumed)
+                if r.step == .needMore { break }
+            }
+            exchange.requestBody = .chunked(decoder)
+        case .none, .untilClose:
+            exchange.requestBodyDone = true
+        }
+        return true
+    }
+
+    private func tooLarge() {
+        if exchange.responseHeadDone {
+            abort()
+        } else {
+            dropUpstream()
+            sendError(413, "payload_too_large", "The request body is larger than this route accepts", forceClose: true)
+        }
+    }
+
+    // MARK: Response, upstream → client
+
+    private func relayResponse() {
+        guard phase == .proxy, let up = upstream else { return }
+        while phase == .proxy {
+            if pendingOutput > ClientConnection.highWater { break }
+            if let buf = up.input, buf.readableCount > 0 {
+                if !exchange.responseHeadDone {
+                    guard let more = takeResponseHead(up, buf) else { return }
+                    if !more { continue }
+                } else {
+                    if relayBody(up, buf) { return }
+                    continue
+                }
+            }
+            guard up.readable else { break }
+            do {
+                switch try up.read() {
+                case .processed(0):
+                    upstreamEOF(up)
+                    return
+                case .processed:
+                    exchange.responseBytesSeen = true
+                    deadline = now + upstreamWaitTimeout
+                case .wouldBlock:
+                    break
+                }
+            } catch {
+                upstreamFailed(up, error)
+                return
+            }
+        }
+        if phase == .proxy { flushOutput() }
+    }
+
+    /// Parses the upstream's head once complete. Returns nil if the exchange ended, false if
+    /// more bytes are needed, true to go on with the body.
+    private func takeResponseHead(_ up: UpstreamConnection, _ buf: IOBuffer) -> Bool? {
+        let end: Int?
+        do {
+            end = try responseScanner.scan(buf.readableBytes, limits: HTTPLimits(maxRequestLine: 8192, maxHeaderBytes: 65536))
+            if let end {
+                try ResponseHeadParser.parse(
+                    UnsafeRawBufferPointer(rebasing: buf.readableBytes[..<end]), skip: responseScanner.skipped,
+                    limits: HTTPLimits(maxRequestLine: 8192, maxHeaderBytes: 65536, maxHeaderCount: 200),
+                    into: &responseHead)
+            }
+        } catch {
+            badGateway("The upstream sent a malformed response")
+            return nil
+        }
+        guard let end else { return false }  // incomplete: leave it buffered, read more
+        buf.consume(end)
+        responseScanner.reset()
+        if responseHead.isInformational {
+            if responseHead.status == 101 && exchange.upgrade {
+                startTunnel(up)
+                return nil
+            }
+            // 100/103 answers are the gateway's business (it handled Expect): skip them.
+            return true
+        }
+        exchange.status = responseHead.status
+        exchange.responseHeadDone = true
+        if !exchange.requestBodyDone { keepAlive = false }
+        var out = worker.scratch
+        out.removeAll(keepingCapacity: true)
+        exchange.clientFraming = ResponseHeadBuilder(
+            response: responseHead, requestMethod: head.method, clientVersion: head.version, keepAlive: keepAlive,
+            requestID: requestID, removed: route?.removedResponseHeaders ?? HeaderNameSet([]),
+            setHeaders: route?.config.setResponseHeaders ?? [], upgrade: false
+        ).write(into: &out)
+        if exchange.clientFraming == .untilClose { keepAlive = false }
+        queue(out)
+        worker.scratch = out
+        switch responseHead.framing(requestMethod: head.method) {
+        case .none:
+            responseComplete(up)
+            return nil
+        case .length(let n):
+            exchange.responseBody = .length(remaining: n)
+        case .chunked:
+            exchange.responseBody = .chunked(ChunkedDecoder())
+        case .untilClose:
+            exchange.responseBody = .untilClose
+        }
+        return true
+    }
+
+    /// Relays body bytes; returns true if the exchange ended (or the client closed).
+    private func relayBody(_ up: UpstreamConnection, _ buf: IOBuffer) -> Bool {
+        switch exchange.responseBody {
+        case .length(let remaining):
+            let n = Int(min(remaining, Int64(buf.readableCount)))
+            queue(UnsafeRawBufferPointer(rebasing: buf.readableBytes[..<n]))
+            buf.consume(n)
+            if remaining - Int64(n) == 0 {
+                responseComplete(up)
+                return true
+            }
+            exchange.responseBody = .length(remaining: remaining - Int64(n))
+        case .chunked(var decoder):
+            while buf.readableCount > 0 {
+                let r: (consumed: Int, step: ChunkedDecoder.Step)
+                do {
+                    r = try decoder.decode(buf.readableBytes)
+                } catch {
+                    // Mid-body: the client can only learn of it by the connection closing.
+                    abort()
+                    return true
+                }
+                switch r.step {
+                case .data(let range):
+                    if exchange.clientFraming == .chunked {
+                        queueChunkHeader(range.count)
+                        queue(UnsafeRawBufferPointer(rebasing: buf.readableBytes[range]))
+                        queueStatic("\r\n")
+                    } else {
+                        queue(UnsafeRawBufferPointer(rebasing: buf.readableBytes[range]))
+                    }
+                case .end:
+                    buf.consume(r.consumed)
+                    if exchange.clientFraming == .chunked { queueStatic("0\r\n\r\n") }
+                    responseComplete(up)
+                    return true
+                case .needMore:
+                    break
+                }
+                buf.consume(r.consumed)
+                if pendingOutput > ClientConnection.highWater { break }
+            }
+            exchange.responseBody = .chunked(decoder)
+        case .untilClose:
+            if exchange.clientFraming == .chunked {
+                queueChunkHeader(buf.readableCount)
+                queue(buf.readableBytes)
+                queueStatic("\r\n")
+            } else {
+                queue(buf.readableBytes)
+            }
+            buf.consume(buf.readableCount)
+        case .none:
+            responseComplete(up)
+            return true
+        }
+        if writeFailed {
+            abort()
+            return true
+        }
+        return false
+    }
+
+    private func upstreamEOF(_ up: UpstreamConnection) {
+        if !exchange.responseHeadDone {
+            if !exchange.responseBytesSeen && canRetry(up) {
+                retry(up)
+            } else {
+                badGateway("The upstream closed the connection without answering")
+            }
+            return
+        }
+        if case .untilClose = exchange.responseBody {
+            if exchange.clientFraming == .chunked { queueStatic("0\r\n\r\n") }
+            up.readable = false
+            responseComplete(up, reusable: false)
+        } else {
+            // Truncated body: the client must not mistake it for a complete one.
+            abort()
+        }
+    }
+
+    /// The answer is complete: keep the upstream connection if it can serve another.
+    private func responseComplete(_ up: UpstreamConnection, reusable: Bool = true) {
+        let clean = reusable && responseHead.keepAlive && exchange.requestBodyDone && !exchange.upgrade
+            && (up.input?.readableCount ?? 0) == 0 && up.pendingOutput == 0
+        upstream = nil
+        if clean {
+            worker.upstreamPool.give(up, now: now)
+        } else {
+            up.close()
+        }
+        phase = .respond
+        flushOutput()
+        if phase == .respond && pendingOutput == 0 { finishExchange() }
+    }
+
+    // MARK: Upstream events
+
+    func upstreamConnected(_ up: UpstreamConnection) {
+        guard up === upstream else { return }
+        deadline = now + upstreamWaitTimeout
+    }
+
+    func upstreamReadable(_ up: UpstreamConnection) {
+        guard up === upstream else { return }
+        if phase == .tunnel {
+            tunnelDrive()
+        } else {
+            relayResponse()
+        }
+    }
+
+    func upstreamWritable(_ up: UpstreamConnection) {
+        guard up === upstream else { return }
+        if phase == .tunnel {
+            tunnelDrive()
+        } else {
+            pumpRequestBody()
+        }
+    }
+
+    func upstreamFailed(_ up: UpstreamConnection, _ failure: UpstreamFailure) {
+        guard up === upstream, phase == .proxy || phase == .tunnel else { return }
+        upstream = nil
+        up.close()
+        if phase == .tunnel {
+            close()
+            return
+        }
+        if !exchange.responseBytesSeen && canRetry(up) {
+            retry(up)
+            return
+        }
+        if exchange.responseHeadDone {
+            abort()
+        } else {
+            upstreamUnavailable(failure)
+        }
+    }
+
+    /// Resumes relaying once the client has taken what was queued.
+    func upstreamMayResume() {
+        guard let up = upstream else { return }
+        if phase == .tunnel {
+            tunnelDrive()
+        } else if phase == .proxy && (up.readable || (up.input?.readableCount ?? 0) > 0) {
+            relayResponse()
+        }
+    }
+
+    /// One retry, on a fresh connection, of an idempotent request without a body whose
+    /// pooled connection failed before any byte of the answer (SPEC §3).
+    private func canRetry(_ up: UpstreamConnection) -> Bool {
+        up.reused && exchange.attempts == 1 && head.method.isIdempotent && !exchange.requestBodySent
+            && !head.hasBody
+    }
+
+    private func retry(_ up: UpstreamConnection) {
+        if upstream === up { upstream = nil }
+        up.close()
+        connectUpstream(fresh: true)
+    }
+
+    private func upstreamUnavailable(_ failure: UpstreamFailure) {
+        dropUpstream()
+        switch failure {
+        case .connectTimedOut:
+            sendError(504, "upstream_timeout", "The upstream did not accept the connection in time")
+        default:
+            sendError(502, "bad_gateway", "The upstream is unavailable")
+        }
+    }
+
+    private func badGateway(_ description: String) {
+        dropUpstream()
+        if exchange.responseHeadDone {
+            abort()
+        } else {
+            sendError(502, "bad_gateway", description)
+        }
+    }
+
+    func proxyTimedOut() {
+        if let up = upstream, up.connecting {
+            upstreamUnavailable(.connectTimedOut)
+            return
+        }
+        if !exchange.requestBodyDone && (upstream?.pendingOutput ?? 0) <= ClientConnection.highWater {
+            dropUpstream()
+            sendError(408, "request_timeout", "The request body was not received in time", forceClose: true)
+            return
+        }
+        if exchange.responseHeadDone {
+            abort()
+            return
+        }
+        dropUpstream()
+        sendError(504, "upstream_timeout", "The upstream did not answer in time")
+    }
+
+    /// Closes the upstream connection of an exchange that will not complete.
+    func dropUpstream() {
+        if let up = upstream {
+            upstream = nil
+            up.close()
+        }
+    }
+
+    func proxyAbandon() {
+        dropUpstream()
+    }
+}

@@ -1,0 +1,93 @@
+import EventLoop
+
+/// After a 101 answer to an allowed WebSocket upgrade, bytes flow both ways unchanged,
+/// with the same backpressure as bodies. A half-close on one side is passed on; the
+/// tunnel ends when both sides have closed.
+extension ClientConnection {
+    func startTunnel(_ up: UpstreamConnection) {
+        exchange.status = 101
+        exchange.responseHeadDone = true
+        var out = worker.scratch
+        out.removeAll(keepingCapacity: true)
+        _ = ResponseHeadBuilder(
+            response: responseHead, requestMethod: head.method, clientVersion: head.version, keepAlive: false,
+            requestID: requestID, removed: route?.removedResponseHeaders ?? HeaderNameSet([]),
+            setHeaders: route?.config.setResponseHeaders ?? [], upgrade: true
+        ).write(into: &out)
+        queue(out)
+        worker.scratch = out
+        phase = .tunnel
+        keepAlive = false
+        deadline = now + limits.idleTimeout
+        tunnelDrive()
+    }
+
+    func tunnelDrive() {
+        guard phase == .tunnel, let up = upstream else { return }
+        var progress = true
+        while progress && phase == .tunnel {
+            progress = false
+            // Client → upstream.
+            if !tunnelClientDone && up.pendingOutput <= ClientConnection.highWater {
+                if let input, input.readableCount > 0 {
+                    up.queue(input.readableBytes)
+                    input.consume(input.readableCount)
+                    progress = true
+                } else if readable {
+                    if input == nil { input = worker.loop.buffers.take() }
+                    do {
+                        switch try input!.read(from: fd, max: 65536) {
+                        case .processed(0):
+                            tunnelClientDone = true
+                            try? up.flush()
+                            Socket.shutdownWrite(up.fd)
+                        case .processed:
+                            progress = true
+                        case .wouldBlock:
+                            readable = false
+                        }
+                    } catch {
+                        close()
+                        return
+                    }
+                }
+                do {
+                    try up.flush()
+                } catch {
+                    close()
+                    return
+                }
+            }
+            // Upstream → client.
+            if !tunnelUpstreamDone && pendingOutput <= ClientConnection.highWater {
+                if let buf = up.input, buf.readableCount > 0 {
+                    queue(buf.readableBytes)
+                    buf.consume(buf.readableCount)
+                    progress = true
+                } else if up.readable {
+                    do {
+                        switch try up.read() {
+                        case .processed(0):
+                            tunnelUpstreamDone = true
+                            up.readable = false
+                        case .processed:
+                            progress = true
+                        case .wouldBlock:
+                            break
+                        }
+                    } catch {
+                        close()
+                        return
+                    }
+                }
+                guard flushOutput() else { return }
+                if tunnelUpstreamDone && pendingOutput == 0 && !tunnelShutClient {
+                    tunnelShutClient = true
+                    Socket.shutdownWrite(fd)
+                }
+            }
+            if progress { deadline = now + limits.idleTimeout }
+        }
+        if tunnelClientDone && tunnelUpstreamDone && pendingOutput == 0 { close() }
+    }
+}

@@ -1,0 +1,445 @@
+import EventLoop
+import Glibc
+import HTTP1
+
+/// One client connection, loop-confined: reads request heads, decides (route, policy),
+/// then either forwards the exchange to an upstream (`+Proxy`) or answers itself
+/// (`+Local`). One request at a time: pipelined requests wait in `input` and are answered
+/// in order.
+final class ClientConnection: Selectable {
+    enum Phase: Equatable {
+        /// Between requests (idle keep-alive timeout).
+        case idle
+        /// Part of a head has arrived (header timeout).
+        case head
+        /// Forwarding to an upstream.
+        case proxy
+        /// Reading a small request body that the gateway itself consumes.
+        case localBody
+        /// Waiting for the gateway's own answer (store, authenticator).
+        case localPending
+        /// Writing a response the gateway made; then the next request or close.
+        case respond
+        /// Raw bytes both ways after a protocol switch (WebSocket).
+        case tunnel
+        /// Answered and closing: write side shut, discarding input for a moment so the
+        /// client reads the answer instead of a reset.
+        case linger
+        case closed
+    }
+
+    let fd: Int32
+    let peer: SocketAddress?
+    unowned let worker: Worker
+    var slot = -1
+    var phase: Phase = .idle
+    /// When the current wait times out (monotonic ms); 0 for never.
+    var deadline: Int64 = 0
+
+    var input: IOBuffer?
+    var output: IOBuffer?
+    var readable = false
+    var writable = true
+    var peerClosed = false
+
+    var scanner = HeadScanner()
+    var head = RequestHead()
+    var requestCount = 0
+    /// Whether the connection stays open after the current exchange.
+    var keepAlive = true
+    var runtime: GatewayRuntime
+    var requestStart: Int64 = 0
+    var requestID: [UInt8] = []
+    var route: Route?
+
+    /// Proxy state of the current exchange (see `ClientConnection+Proxy.swift`).
+    var exchange = ProxyExchangeState()
+    var upstream: UpstreamConnection?
+    /// Kept for a retry on a fresh connection.
+    var upstreamRequestHead: [UInt8] = []
+    var responseScanner = HeadScanner()
+    var responseHead = ResponseHead()
+
+    /// Local (gateway-answered) request body.
+    var localBody: [UInt8] = []
+    var localHandler: LocalHandler?
+
+    /// Output above this stops reading from the other side until it drains.
+    static let highWater = 256 * 1024
+
+    init(fd: Int32, peer: SocketAddress?, worker: Worker) {
+        self.fd = fd
+        self.peer = peer
+        self.worker = worker
+        self.runtime = worker.runtime
+    }
+
+    var now: Int64 { worker.loop.now }
+    var limits: Limits { runtime.config.limits }
+
+    func ready(_ events: UInt32) {
+        if events & (EventLoop.readEvent | EventLoop.hangupEvent | EventLoop.errorEvent) != 0 { readable = true }
+        if events & EventLoop.writeEvent != 0 { writable = true }
+        drive()
+    }
+
+    /// Makes all the progress that is possible now.
+    func drive() {
+        if writable && (output?.readableCount ?? 0) > 0 {
+            guard flushOutput() else { return }
+        }
+        switch phase {
+        case .idle, .head:
+            readHead()
+        case .proxy:
+            proxyDrive()
+        case .localBody:
+            readLocalBody()
+        case .localPending:
+            break
+        case .respond:
+            if (output?.readableCount ?? 0) == 0 { finishExchange() }
+        case .tunnel:
+            tunnelDrive()
+        case .linger:
+            lingerDrive()
+        case .closed:
+            break
+        }
+    }
+
+    // MARK: Reading heads
+
+    private func readHead() {
+        while phase == .idle || phase == .head {
+            if let input, input.readableCount > 0 {
+                let end: Int?
+                do {
+                    end = try scanner.scan(input.readableBytes, limits: runtime.httpLimits)
+                } catch {
+                    refuse(error)
+                    return
+                }
+                if let end {
+                    headComplete(end)
+                    return
+                }
+            }
+            guard readable else { break }
+            if input == nil { input = worker.loop.buffers.take() }
+            let maxHead = runtime.httpLimits.maxRequestLine + runtime.httpLimits.maxHeaderBytes + 64
+            input!.reserve(4096, limit: maxHead + 4096)
+            do {
+                switch try input!.read(from: fd, max: 65536) {
+                case .processed(0):
+                    // The client closed: between requests that is normal, mid-head it gave up.
+                    close()
+                    return
+                case .processed:
+                    if phase == .idle {
+                        phase = .head
+                        deadline = now + limits.clientHeaderTimeout
+                    }
+                case .wouldBlock:
+                    readable = false
+                }
+            } catch {
+                close()
+                return
+            }
+        }
+        if phase == .idle, let i = input, i.isEmpty {
+            worker.loop.buffers.give(i)
+            input = nil
+        }
+    }
+
+    private func headComplete(_ end: Int) {
+        let buffer = input!
+        let skip = scanner.skipped
+        do {
+            try RequestHeadParser.parse(
+                UnsafeRawBufferPointer(rebasing: buffer.readableBytes[..<end]), skip: skip, limits: runtime.httpLimits,
+                into: &head)
+        } catch {
+            buffer.consume(end)
+            scanner.reset()
+            refuse(error)
+            return
+        }
+        buffer.consume(end)
+        scanner.reset()
+        runtime = worker.runtime
+        requestCount += 1
+        requestStart = now
+        keepAlive = head.keepAlive && requestCount < limits.maxRequestsPerConnection && !worker.draining
+        assignRequestID()
+        dispatch()
+    }
+
+    /// Keeps a valid incoming X-Request-Id, or makes one.
+    private func assignRequestID() {
+        requestID.removeAll(keepingCapacity: true)
+        if let f = head.first(.xRequestId) {
+            let valid = head.bytes.withUnsafeBytes { b in
+                RequestIDGenerator.isValid(UnsafeRawBufferPointer(rebasing: b[Int(f.valueStart)..<Int(f.valueEnd)]))
+            }
+            if valid {
+                requestID.append(contentsOf: head.bytes[Int(f.valueStart)..<Int(f.valueEnd)])
+                return
+            }
+        }
+        worker.requestIDs.next(into: &requestID)
+    }
+
+    /// Normalises the path, picks the route, applies policy, then forwards or answers.
+    private func dispatch() {
+        let pathResult: HTTPParseError? = head.bytes.withUnsafeBytes { b in
+            do throws(HTTPParseError) {
+                try PathNormalizer.normalize(
+                    UnsafeRawBufferPointer(rebasing: b[Int(head.pathStart)..<Int(head.pathEnd)]),
+                    into: &worker.pathScratch)
+                if head.hasQuery {
+                    try PathNormalizer.validateQuery(
+                        UnsafeRawBufferPointer(rebasing: b[Int(head.queryStart)..<Int(head.queryEnd)]))
+                }
+                return nil
+            } catch {
+                return error
+            }
+        }
+        if let pathResult {
+            refuse(pathResult)
+            return
+        }
+        if head.expectUnsupported {
+            sendError(417, "expectation_failed", "Only Expect: 100-continue is supported")
+            return
+        }
+        if head.method == .connect || head.method == .trace {
+            sendError(405, "method_not_allowed", "\(head.method.name) is not allowed")
+            return
+        }
+        if let handler = localHandlerForPath() {
+            startLocal(handler)
+            return
+        }
+        let match = worker.pathScratch.withUnsafeBytes { path in
+            withRequestHost { host in runtime.routes.match(path: path, host: host, method: head.method) }
+        }
+        switch match {
+        case .notFound:
+            sendError(404, "not_found", "No route matches this request")
+        case .methodNotAllowed(let allow):
+            sendError(405, "method_not_allowed", "Method not allowed on this route",
+                      extraHeaders: [("Allow", allow.joined(separator: ", "))])
+        case .route(let r):
+            route = r
+            if head.contentLength > r.config.maxBodyBytes {
+                sendError(413, "payload_too_large", "The request body is larger than this route accepts")
+                return
+            }
+            switch authorize(r) {
+            case .allow(let identity):
+                startProxy(r, identity: identity)
+            case .deny(let response):
+                sendLocal(response)
+            }
+        }
+    }
+
+    /// The host the request addressed, lower-case, without port; empty when absent.
+    private func withRequestHost<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        var s: Int32 = 0
+        var e: Int32 = 0
+        if head.targetAuthorityStart >= 0 {
+            s = head.targetAuthorityStart
+            e = head.targetAuthorityEnd
+        } else if head.hostIndex >= 0 {
+            let f = head.fields[Int(head.hostIndex)]
+            s = f.valueStart
+            e = f.valueEnd
+        }
+        var host: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                   UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                   UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                   UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
+            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        return withUnsafeMutableBytes(of: &host) { out in
+            var n = 0
+            head.bytes.withUnsafeBytes { b in
+                var i = Int(s)
+                let end = Int(e)
+                // Bracketed IPv6: keep through "]"; otherwise stop at ":".
+                let bracketed = i < end && b[i] == UInt8(ascii: "[")
+                while i < end, n < out.count {
+                    let c = b[i]
+                    if !bracketed && c == UInt8(ascii: ":") { break }
+                    out[n] = (c >= 0x41 && c <= 0x5A) ? c | 0x20 : c
+                    n += 1
+                    if bracketed && c == UInt8(ascii: "]") { break }
+                    i += 1
+                }
+            }
+            return body(UnsafeRawBufferPointer(rebasing: out[..<n]))
+        }
+    }
+
+    // MARK: Finishing
+
+    /// The exchange is over (response fully written). Next request, or close.
+    func finishExchange() {
+        logAccess()
+        route = nil
+        localHandler = nil
+        localBody.removeAll(keepingCapacity: false)
+        exchange = ProxyExchangeState()
+        guard keepAlive && !worker.draining else {
+            closeGracefully()
+            return
+        }
+        phase = .idle
+        deadline = now + limits.idleTimeout
+        if head.bytes.capacity > 8192 { head = RequestHead() }
+        // A pipelined request may be waiting already.
+        readHead()
+    }
+
+    /// On SIGTERM: connections between requests close now; others after their exchange.
+    func drainIfIdle() {
+        if phase == .idle { close() }
+    }
+
+    // MARK: Output
+
+    /// Appends bytes for the client; `flushOutput` writes them.
+    func queue(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count > 0, phase != .closed else { return }
+        if output == nil { output = worker.loop.buffers.take() }
+        output!.append(bytes)
+    }
+
+    func queue(_ bytes: [UInt8]) {
+        bytes.withUnsafeBytes { queue($0) }
+    }
+
+    func queueStatic(_ s: StaticString) {
+        queue(UnsafeRawBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
+    }
+
+    func queueChunkHeader(_ count: Int) {
+        withChunkHeader(count) { queue($0) }
+    }
+
+    var writeFailed = false
+    var pendingOutput: Int { output?.readableCount ?? 0 }
+
+    /// Returns false if the connection was closed.
+    @discardableResult
+    func flushOutput() -> Bool {
+        guard let out = output else { return true }
+        while out.readableCount > 0 && writable {
+            do {
+                switch try Syscall.write(fd, out.readableBytes.baseAddress!, out.readableCount) {
+                case .processed(let n): out.consume(n)
+                case .wouldBlock: writable = false
+                }
+            } catch {
+                writeFailed = true
+                abort()
+                return false
+            }
+        }
+        if out.isEmpty {
+            worker.loop.buffers.give(out)
+            output = nil
+            if phase == .proxy || phase == .tunnel { upstreamMayResume() }
+        }
+        return true
+    }
+
+    // MARK: Timeouts and closing
+
+    func timedOut() {
+        switch phase {
+        case .idle, .linger, .closed:
+            close()
+        case .head:
+            sendError(408, "request_timeout", "The request head was not received in time", forceClose: true)
+        case .localBody:
+            sendError(408, "request_timeout", "The request body was not received in time", forceClose: true)
+        case .proxy:
+            proxyTimedOut()
+        case .localPending, .respond, .tunnel:
+            abort()
+        }
+    }
+
+    /// Closes after the output is written: shut the write side, then discard input briefly.
+    func closeGracefully() {
+        phase = .linger
+        if pendingOutput > 0 {
+            // Keep flushing; `lingerDrive` shuts down once empty.
+            deadline = now + 5_000
+            return
+        }
+        Socket.shutdownWrite(fd)
+        deadline = now + 2_000
+        lingerDrive()
+    }
+
+    private func lingerDrive() {
+        if pendingOutput > 0 { return }
+        if !lingerShut {
+            lingerShut = true
+            Socket.shutdownWrite(fd)
+            deadline = now + 2_000
+        }
+        if input == nil { input = worker.loop.buffers.take() }
+        var discarded = 0
+        while readable && discarded < 1 << 20 {
+            input!.clear()
+            do {
+                switch try input!.read(from: fd, max: 16384) {
+                case .processed(0):
+                    close()
+                    return
+                case .processed(let n):
+                    discarded += n
+                case .wouldBlock:
+                    readable = false
+                }
+            } catch {
+                close()
+                return
+            }
+        }
+        if discarded >= 1 << 20 { close() }
+    }
+
+    var lingerShut = false
+    var tunnelClientDone = false
+    var tunnelUpstreamDone = false
+    var tunnelShutClient = false
+    var localGeneration = 0
+
+    /// Closes at once (errors, timeouts mid-response).
+    func abort() {
+        close()
+    }
+
+    func close() {
+        guard phase != .closed else { return }
+        if phase == .proxy || phase == .tunnel { proxyAbandon() }
+        phase = .closed
+        deadline = 0
+        worker.loop.deregister(fd)
+        Syscall.close(fd)
+        if let i = input { worker.loop.buffers.give(i) }
+        if let o = output { worker.loop.buffers.give(o) }
+        input = nil
+        output = nil
+        worker.remove(self)
+        worker.limiter.release(peer)
+    }
+}

@@ -1,0 +1,51 @@
+import EventLoop
+
+/// Accepts connections on one worker's SO_REUSEPORT socket.
+final class Listener: Selectable {
+    let fd: Int32
+    unowned let worker: Worker
+    private var closed = false
+
+    init(fd: Int32, worker: Worker) {
+        self.fd = fd
+        self.worker = worker
+    }
+
+    func ready(_ events: UInt32) {
+        // Bounded per wake-up so one busy listener cannot starve the loop's connections.
+        for _ in 0..<64 {
+            guard !closed else { return }
+            let accepted: IOResult<(fd: Int32, peer: SocketAddress?)>
+            do {
+                accepted = try Socket.accept(fd)
+            } catch {
+                // EMFILE and friends: back off until the next readiness event.
+                return
+            }
+            guard case .processed(let (cfd, peer)) = accepted else { return }
+            guard !worker.draining, worker.limiter.admit(peer) else {
+                Syscall.close(cfd)
+                continue
+            }
+            let c = ClientConnection(fd: cfd, peer: peer, worker: worker)
+            do {
+                try worker.loop.register(cfd, c)
+            } catch {
+                worker.limiter.release(peer)
+                Syscall.close(cfd)
+                continue
+            }
+            worker.add(c)
+            c.deadline = worker.loop.now + worker.runtime.config.limits.clientHeaderTimeout
+            c.readable = true
+            c.drive()
+        }
+    }
+
+    func close() {
+        guard !closed else { return }
+        closed = true
+        worker.loop.deregister(fd)
+        Syscall.close(fd)
+    }
+}

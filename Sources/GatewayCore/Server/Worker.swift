@@ -1,0 +1,89 @@
+import EventLoop
+import HTTP1
+
+/// Everything one event loop owns: its connections, its upstream pool, scratch buffers,
+/// and its copy of the runtime. No other thread touches it (cross-thread work arrives via
+/// `loop.execute`), so nothing here takes a lock.
+final class Worker {
+    let loop: EventLoop
+    var runtime: GatewayRuntime
+    let limiter: ConnectionLimiter
+    let upstreamPool: UpstreamPool
+    private(set) var connections: [ClientConnection] = []
+    var requestIDs = RequestIDGenerator()
+    var date = HTTPDateCache()
+    /// Reused while building message heads, so a request allocates as little as possible.
+    var scratch: [UInt8] = []
+    var pathScratch: [UInt8] = []
+    private var roundRobin: [Int] = []
+    /// Set on SIGTERM: finish what is in flight, accept nothing new, close idle connections.
+    private(set) var draining = false
+    private(set) var requestsServed = 0
+
+    init(loop: EventLoop, runtime: GatewayRuntime, limiter: ConnectionLimiter) {
+        self.loop = loop
+        self.runtime = runtime
+        self.limiter = limiter
+        self.upstreamPool = UpstreamPool(
+            maxPerUpstream: runtime.config.limits.upstreamIdleConnections,
+            idleTimeout: runtime.config.limits.upstreamIdleTimeout)
+        scratch.reserveCapacity(4096)
+        pathScratch.reserveCapacity(1024)
+        date.refresh()
+        loop.scheduleRepeating(every: 100) { [unowned self] in self.sweep() }
+    }
+
+    func add(_ c: ClientConnection) {
+        c.slot = connections.count
+        connections.append(c)
+    }
+
+    func remove(_ c: ClientConnection) {
+        let i = c.slot
+        guard i >= 0, i < connections.count, connections[i] === c else { return }
+        let last = connections.removeLast()
+        if i < connections.count {
+            connections[i] = last
+            last.slot = i
+        }
+        c.slot = -1
+    }
+
+    /// Round-robin choice among a route's upstreams.
+    func nextUpstream(_ route: Route) -> UpstreamURL {
+        let ups = route.config.upstreams
+        if ups.count == 1 { return ups[0] }
+        if roundRobin.count <= route.index { roundRobin += Array(repeating: 0, count: route.index + 1 - roundRobin.count) }
+        let i = roundRobin[route.index]
+        roundRobin[route.index] = i &+ 1
+        return ups[i % ups.count]
+    }
+
+    /// Timeouts: every 100 ms, each connection's single deadline is checked.
+    private func sweep() {
+        date.refresh()
+        let now = loop.now
+        var i = 0
+        while i < connections.count {
+            let c = connections[i]
+            if c.deadline > 0 && c.deadline <= now {
+                c.timedOut()
+            }
+            // `timedOut` may have removed `c`; only advance if it is still here.
+            if i < connections.count && connections[i] === c { i += 1 }
+        }
+        upstreamPool.sweep(now: now)
+    }
+
+    func beginDrain() {
+        draining = true
+        for c in connections { c.drainIfIdle() }
+    }
+
+    var openConnections: Int { connections.count }
+
+    /// Called once per finished exchange (metrics and access log hook).
+    func recordExchange(_ c: ClientConnection) {
+        requestsServed &+= 1
+    }
+}
