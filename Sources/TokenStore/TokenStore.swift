@@ -21,12 +21,15 @@ public protocol TokenStore: AnyObject, Sendable {
     /// Rotates a refresh token atomically: one presentation wins; see `RotationOutcome`.
     func rotate(_ request: RotationRequest, completion: @escaping @Sendable (Result<RotationOutcome, TokenStoreError>) -> Void)
 
-    /// Revokes one family by its sid. Succeeds with nil if the family is unknown.
+    /// Revokes one family by its sid. Succeeds with nil if the family is unknown or its
+    /// refresh token has expired; with the revocation in force if it was revoked already.
     func revokeFamily(sid: String, revocationTTL: Int64, now: Int64,
                       completion: @escaping @Sendable (Result<Revocation?, TokenStoreError>) -> Void)
 
     /// Revokes the family a presented refresh token belongs to, if the token is its current
-    /// one or the one just rotated (within `grace`). Nil if the token matches nothing live.
+    /// one or the one it rotated from most recently, at any age (a logout with the token a
+    /// concurrent refresh just replaced must still log out). Nil if the token matches nothing
+    /// live; the revocation in force if the family was revoked already.
     func revokeFamily(byRefreshToken lookupKey: Digest32, presentedHash: Digest32, revocationTTL: Int64, now: Int64,
                       completion: @escaping @Sendable (Result<Revocation?, TokenStoreError>) -> Void)
 
@@ -191,7 +194,8 @@ public struct Revocation: Sendable, Hashable {
 }
 
 public enum TokenStoreError: Error, Sendable, Equatable {
-    /// The store cannot be reached or cannot write (answer 503 with Retry-After).
+    /// The store cannot be reached or cannot write (answer 503 with Retry-After). Also used
+    /// for a request beyond the store's size limits (ids over 1 KiB, claims over 256 KiB).
     case unavailable(reason: String)
     /// A family with this sid or lookup key exists already.
     case conflict
