@@ -38,7 +38,9 @@ struct JournalGroupCommitTests {
         }
         #expect(store.statistics.fsyncs == before.fsyncs)  // nothing acknowledged while held
         gate.signal()
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in done.notify(queue: .global()) { c.resume() } }
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            done.notify(queue: .global()) { c.resume() }
+        }
         let after = store.statistics
         #expect(results.withLock { $0.count } == 64)
         #expect(results.withLock { $0.allSatisfy { if case .success(.rotated) = $0 { true } else { false } } })
@@ -64,7 +66,7 @@ struct JournalGroupCommitTests {
         let start = clock.now
         for c in 0..<callers {
             finished.enter()
-            StoreThread.detach {
+            _ = StoreThread.detach {
                 var fam = fams[c]
                 let answered = DispatchSemaphore(value: 0)
                 for i in 0..<perCaller {
@@ -75,19 +77,28 @@ struct JournalGroupCommitTests {
                         answered.signal()
                     }
                     answered.wait()
-                    if ok.load(ordering: .relaxed) { fam = fam.rotated(by: r) } else { failures.add(1, ordering: .relaxed) }
+                    if ok.load(ordering: .relaxed) {
+                        fam = fam.rotated(by: r)
+                    } else {
+                        failures.add(1, ordering: .relaxed)
+                    }
                 }
                 finished.leave()
             }
         }
-        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in finished.notify(queue: .global()) { c.resume() } }
+        await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+            finished.notify(queue: .global()) { c.resume() }
+        }
         let elapsed = clock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
         let total = callers * perCaller
         let fsyncs = store.statistics.fsyncs - before.fsyncs
+        let perSecond = Int(Double(total) / seconds)
+        let perFsync = String(Double(total) / Double(max(1, fsyncs))).prefix(5)
         print(
-            "token store: \(total) rotations, fsync on, \(callers) callers: \(Int(Double(total) / seconds)) rotations/s, "
-                + "\(fsyncs) fsyncs (\(String(Double(total) / Double(max(1, fsyncs))).prefix(5)) rotations per fsync)")
+            "token store: \(total) rotations, fsync on, \(callers) callers: \(perSecond) rotations/s, "
+                + "\(fsyncs) fsyncs (\(perFsync) rotations per fsync)"
+        )
         #expect(failures.load(ordering: .relaxed) == 0)
         #expect(fsyncs < total / 2)
     }

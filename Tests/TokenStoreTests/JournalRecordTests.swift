@@ -6,19 +6,51 @@ import Testing
 struct JournalRecordTests {
     static let samples: [JournalRecord] = [
         .change(.familyCreated(TestFamily().newFamily(now: t0))),
-        .change(.rotated(sid: "s", refreshHash: randomDigest(), accessJti: "j", graceBlob: [1, 2, 3], at: t0, expiresAt: t0 + 1)),
-        .change(.rotated(sid: "ü-sid", refreshHash: randomDigest(), accessJti: "", graceBlob: [], at: -1, expiresAt: .max)),
+        .change(
+            .rotated(
+                sid: "s",
+                refreshHash: randomDigest(),
+                accessJti: "j",
+                graceBlob: [1, 2, 3],
+                at: t0,
+                expiresAt: t0 + 1
+            )
+        ),
+        .change(
+            .rotated(sid: "ü-sid", refreshHash: randomDigest(), accessJti: "", graceBlob: [], at: -1, expiresAt: .max)
+        ),
         .change(.familyRevoked(sid: "s", at: t0, until: t0 + revocationTTL)),
         .change(.tokenRevoked(jti: "j", at: t0, until: t0 + 5)),
         .family(
             Family(
-                sid: "s", subject: "alice", claims: Array("{}".utf8), lookupKey: randomDigest(), currentHash: randomDigest(),
-                currentJti: "j2", previous: PreviousToken(hash: randomDigest(), jti: "j1", rotatedAt: t0, graceBlob: [9]),
-                generation: 7, expiresAt: t0 + refreshTTL, revokedAt: t0 + 5, revocationExpiresAt: t0 + revocationTTL)),
+                sid: "s",
+                subject: "alice",
+                claims: Array("{}".utf8),
+                lookupKey: randomDigest(),
+                currentHash: randomDigest(),
+                currentJti: "j2",
+                previous: PreviousToken(hash: randomDigest(), jti: "j1", rotatedAt: t0, graceBlob: [9]),
+                generation: 7,
+                expiresAt: t0 + refreshTTL,
+                revokedAt: t0 + 5,
+                revocationExpiresAt: t0 + revocationTTL
+            )
+        ),
         .family(
             Family(
-                sid: "s2", subject: "bob", claims: [], lookupKey: randomDigest(), currentHash: randomDigest(), currentJti: "j",
-                previous: nil, generation: 0, expiresAt: t0, revokedAt: nil, revocationExpiresAt: 0)),
+                sid: "s2",
+                subject: "bob",
+                claims: [],
+                lookupKey: randomDigest(),
+                currentHash: randomDigest(),
+                currentJti: "j",
+                previous: nil,
+                generation: 0,
+                expiresAt: t0,
+                revokedAt: nil,
+                revocationExpiresAt: 0
+            )
+        ),
         .revocation(.family(sid: "s"), until: t0),
         .revocation(.token(jti: "j"), until: t0),
         .snapshotEnd(families: 2, revocations: 3, clock: t0),
@@ -44,17 +76,23 @@ struct JournalRecordTests {
         let h = JournalFormat.header(.log, sequence: 42)
         #expect(h.count == JournalFormat.headerSize)
         #expect(try JournalFormat.parseHeader(h, expecting: .log) == 42)
-        #expect(throws: JournalFormat.HeaderProblem.wrongKind) { try JournalFormat.parseHeader(h, expecting: .snapshot) }
+        #expect(throws: JournalFormat.HeaderProblem.wrongKind) {
+            try JournalFormat.parseHeader(h, expecting: .snapshot)
+        }
         var bad = h
         bad[9] ^= 1
         #expect(throws: JournalFormat.HeaderProblem.badChecksum) { try JournalFormat.parseHeader(bad, expecting: .log) }
-        #expect(throws: JournalFormat.HeaderProblem.tooShort) { try JournalFormat.parseHeader(Array(h.prefix(10)), expecting: .log) }
+        #expect(throws: JournalFormat.HeaderProblem.tooShort) {
+            try JournalFormat.parseHeader(Array(h.prefix(10)), expecting: .log)
+        }
     }
 
     @Test func oversizedRecordIsRefusedAndLeavesBufferIntact() {
         var bytes: [UInt8] = [7]
         #expect(throws: JournalFormat.FrameTooLarge.self) {
-            try JournalFormat.frame(type: 1, into: &bytes) { $0.blob([UInt8](repeating: 0, count: JournalFormat.maxRecordBody)) }
+            try JournalFormat.frame(type: 1, into: &bytes) {
+                $0.blob([UInt8](repeating: 0, count: JournalFormat.maxRecordBody))
+            }
         }
         #expect(bytes == [7])
     }
@@ -73,7 +111,9 @@ struct JournalRecordTests {
             for bit in 0..<8 {
                 var damaged = bytes
                 damaged[i] ^= UInt8(1 << bit)
-                if case .frame = JournalFormat.scan(damaged, at: 0) { Issue.record("flip of bit \(bit) at \(i) undetected") }
+                if case .frame = JournalFormat.scan(damaged, at: 0) {
+                    Issue.record("flip of bit \(bit) at \(i) undetected")
+                }
             }
         }
     }

@@ -4,7 +4,7 @@ import Testing
 @testable import TokenStore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 @Suite("Journal recovery")
@@ -32,7 +32,9 @@ struct JournalRecoveryTests {
 
     /// Writes a workload whose last record is a rotation; returns the images before and
     /// after that last rotation, and where its record lies in the log.
-    private func lastRecordSetup(_ fx: JournalFixture) async throws -> (before: StateImage, after: StateImage, start: Int, end: Int, now: Int64) {
+    private func lastRecordSetup(
+        _ fx: JournalFixture
+    ) async throws -> (before: StateImage, after: StateImage, start: Int, end: Int, now: Int64) {
         let store = try fx.open()
         let (fams, now) = try await workload(store)
         let before = await store.image(at: now + 1)
@@ -100,7 +102,9 @@ struct JournalRecoveryTests {
         let fx = JournalFixture()
         defer { fx.cleanup() }
         let s = try await lastRecordSetup(fx)
-        for length: UInt32 in [0, 0xFFFF_FFFF, UInt32(JournalFormat.maxRecordBody) + 1, UInt32(JournalFormat.maxRecordBody)] {
+        for length: UInt32 in [
+            0, 0xFFFF_FFFF, UInt32(JournalFormat.maxRecordBody) + 1, UInt32(JournalFormat.maxRecordBody),
+        ] {
             let path = fx.copy("len-\(length)")
             defer { fx.remove(copy: path) }
             let log = path + "/" + "log-00000000000000000001"
@@ -129,7 +133,8 @@ struct JournalRecoveryTests {
         }
         #expect(store.failure != nil)
         // Fail-stop: nothing more is accepted, even what would not write.
-        guard case .failure(.unavailable) = await store.call({ store.activeRevocations(now: now, completion: $0) }) else {
+        guard case .failure(.unavailable) = await store.call({ store.activeRevocations(now: now, completion: $0) })
+        else {
             Issue.record("store kept serving after a write error")
             return
         }

@@ -15,8 +15,16 @@ struct TokenStoreContract {
             let r = fam.rotation(now: t0 + minute)
             let outcome = try await store.rotateNow(r)
             #expect(
-                outcome == .rotated(FamilySnapshot(sid: fam.sid, subject: "alice", claims: fam.claims,
-                                                   refreshExpiresAt: t0 + minute + refreshTTL)))
+                outcome
+                    == .rotated(
+                        FamilySnapshot(
+                            sid: fam.sid,
+                            subject: "alice",
+                            claims: fam.claims,
+                            refreshExpiresAt: t0 + minute + refreshTTL
+                        )
+                    )
+            )
             // The new token rotates in turn.
             let next = fam.rotated(by: r)
             guard case .rotated = try await store.rotateNow(next.rotation(now: t0 + 2 * minute)) else {
@@ -79,8 +87,15 @@ struct TokenStoreContract {
             // The second tab presents the same token 3 s later.
             let second = fam.rotation(now: t0 + minute + 3_000)
             let expected = RotationOutcome.graceReplay(
-                FamilySnapshot(sid: fam.sid, subject: "alice", claims: fam.claims, refreshExpiresAt: t0 + minute + refreshTTL),
-                graceBlob: r1.graceBlob, accessJti: winner.jti)
+                FamilySnapshot(
+                    sid: fam.sid,
+                    subject: "alice",
+                    claims: fam.claims,
+                    refreshExpiresAt: t0 + minute + refreshTTL
+                ),
+                graceBlob: r1.graceBlob,
+                accessJti: winner.jti
+            )
             #expect(try await store.rotateNow(second) == expected)
             // No second branch: the second tab's own new hash was not recorded; the winner's
             // token is still current, and a third presentation replays again.
@@ -98,13 +113,21 @@ struct TokenStoreContract {
             _ = try await store.rotateNow(r1)
             let winner = fam.rotated(by: r1)
             // Same binding as the first presentation: replay.
-            guard case .graceReplay(_, _, let jti) = try await store.rotateNow(fam.rotation(bound: fam.bound, now: t0 + 1_000))
+            guard
+                case .graceReplay(_, _, let jti) = try await store.rotateNow(
+                    fam.rotation(bound: fam.bound, now: t0 + 1_000)
+                )
             else { Issue.record("expected a grace replay"); return }
             #expect(jti == winner.jti)
             // Another access token of the same user with the old refresh token: theft.
             let other = BoundAccessToken(subject: "alice", jti: "jti-other")
             let outcome = try await store.rotateNow(fam.rotation(bound: other, now: t0 + 2_000))
-            #expect(outcome == .bindingMismatch(Revocation(target: .family(sid: fam.sid), expiresAt: t0 + 2_000 + revocationTTL)))
+            #expect(
+                outcome
+                    == .bindingMismatch(
+                        Revocation(target: .family(sid: fam.sid), expiresAt: t0 + 2_000 + revocationTTL)
+                    )
+            )
             #expect(try await store.rotateNow(winner.rotation(now: t0 + 3_000)) == .rejected(.revoked))
         }
     }
@@ -145,7 +168,12 @@ struct TokenStoreContract {
             let gen1 = fam.rotated(by: r1)
             let stolen = BoundAccessToken(subject: "alice", jti: fam.jti)  // the old access token
             let outcome = try await store.rotateNow(gen1.rotation(bound: stolen, now: t0 + 60_000))
-            #expect(outcome == .bindingMismatch(Revocation(target: .family(sid: fam.sid), expiresAt: t0 + 60_000 + revocationTTL)))
+            #expect(
+                outcome
+                    == .bindingMismatch(
+                        Revocation(target: .family(sid: fam.sid), expiresAt: t0 + 60_000 + revocationTTL)
+                    )
+            )
         }
     }
 
@@ -156,10 +184,13 @@ struct TokenStoreContract {
             try await store.create(fam.newFamily(now: t0)).get()
             let foreign = BoundAccessToken(subject: "mallory", jti: fam.jti)
             #expect(try await store.rotateNow(fam.rotation(bound: foreign, now: t0)) == .rejected(.foreignSubject))
-            #expect(try await store.rotateNow(fam.rotation(requireBinding: true, now: t0)) == .rejected(.bindingMissing))
+            #expect(
+                try await store.rotateNow(fam.rotation(requireBinding: true, now: t0)) == .rejected(.bindingMissing)
+            )
             #expect(try await store.revocations(now: t0).isEmpty)
             // Still the current token, still rotates.
-            guard case .rotated = try await store.rotateNow(fam.rotation(bound: fam.bound, requireBinding: true, now: t0))
+            guard
+                case .rotated = try await store.rotateNow(fam.rotation(bound: fam.bound, requireBinding: true, now: t0))
             else { Issue.record("family changed by a refused refresh"); return }
         }
     }
@@ -227,16 +258,27 @@ struct TokenStoreContract {
             // Current token.
             let a = TestFamily()
             try await store.create(a.newFamily(now: t0)).get()
-            #expect(try await store.revoke(lookupKey: a.lookupKey, presented: randomDigest(), ttl: revocationTTL, now: t0) == nil)
+            #expect(
+                try await store.revoke(lookupKey: a.lookupKey, presented: randomDigest(), ttl: revocationTTL, now: t0)
+                    == nil
+            )
             let ra = try await store.revoke(lookupKey: a.lookupKey, presented: a.refresh, ttl: revocationTTL, now: t0)
             #expect(ra == Revocation(target: .family(sid: a.sid), expiresAt: t0 + revocationTTL))
             // The token just rotated away from, long after the grace period.
             let b = TestFamily()
             try await store.create(b.newFamily(now: t0)).get()
             _ = try await store.rotateNow(b.rotation(now: t0))
-            let rb = try await store.revoke(lookupKey: b.lookupKey, presented: b.refresh, ttl: revocationTTL, now: t0 + 60 * minute)
+            let rb = try await store.revoke(
+                lookupKey: b.lookupKey,
+                presented: b.refresh,
+                ttl: revocationTTL,
+                now: t0 + 60 * minute
+            )
             #expect(rb == Revocation(target: .family(sid: b.sid), expiresAt: t0 + 60 * minute + revocationTTL))
-            #expect(try await store.revoke(lookupKey: randomDigest(), presented: b.refresh, ttl: revocationTTL, now: t0) == nil)
+            #expect(
+                try await store.revoke(lookupKey: randomDigest(), presented: b.refresh, ttl: revocationTTL, now: t0)
+                    == nil
+            )
         }
     }
 
@@ -256,7 +298,8 @@ struct TokenStoreContract {
                 Set(result) == [
                     Revocation(target: .family(sid: phone.sid), expiresAt: now + revocationTTL),
                     Revocation(target: .family(sid: laptop.sid), expiresAt: now + revocationTTL),
-                ])
+                ]
+            )
             #expect(try await store.rotateNow(phone.rotation(now: now)) == .rejected(.revoked))
             guard case .rotated = try await store.rotateNow(bob.rotation(now: now)) else {
                 Issue.record("another subject's family was touched")
@@ -296,23 +339,29 @@ struct TokenStoreContract {
             try await factory.with { store in
                 let fam = TestFamily()
                 try await store.create(fam.newFamily(now: t0)).get()
-                let outcomes = await rotateConcurrently(store, count: 48) { _ in fam.rotation(now: t0 + 1, grace: grace) }
+                let outcomes = await rotateConcurrently(store, count: 48) { _ in fam.rotation(now: t0 + 1, grace: grace)
+                }
                 let rotated = outcomes.filter { if case .success(.rotated) = $0 { return true } else { return false } }
                 #expect(rotated.count == 1)
                 if grace > 0 {
-                    #expect(outcomes.allSatisfy {
-                        switch $0 {
-                        case .success(.rotated), .success(.graceReplay): return true
-                        default: return false
+                    #expect(
+                        outcomes.allSatisfy {
+                            switch $0 {
+                            case .success(.rotated), .success(.graceReplay): return true
+                            default: return false
+                            }
                         }
-                    })
+                    )
                 } else {
-                    #expect(outcomes.allSatisfy {
-                        switch $0 {
-                        case .success(.rotated), .success(.reuseDetected), .success(.rejected(.revoked)): return true
-                        default: return false
+                    #expect(
+                        outcomes.allSatisfy {
+                            switch $0 {
+                            case .success(.rotated), .success(.reuseDetected), .success(.rejected(.revoked)):
+                                return true
+                            default: return false
+                            }
                         }
-                    })
+                    )
                 }
             }
         }
@@ -329,7 +378,9 @@ struct TokenStoreContract {
 
 /// Issues `count` rotations at once from many threads and collects every answer.
 func rotateConcurrently(
-    _ store: any TokenStore, count: Int, _ request: @escaping @Sendable (Int) -> RotationRequest
+    _ store: any TokenStore,
+    count: Int,
+    _ request: @escaping @Sendable (Int) -> RotationRequest
 ) async -> [Result<RotationOutcome, TokenStoreError>] {
     let results = Mutex<[Result<RotationOutcome, TokenStoreError>]>([])
     let group = DispatchGroup()

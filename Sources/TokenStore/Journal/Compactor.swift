@@ -56,7 +56,8 @@ final class Compactor: @unchecked Sendable {  // `retryAt` is writer-confined; t
                 log(
                     .info,
                     "compacted: snapshot of \(bytes) bytes (\(state.families.count) families held), "
-                        + "\(removed) log(s) removed")
+                        + "\(removed) log(s) removed"
+                )
             } catch {
                 // The old snapshot and every log are still there: nothing is lost.
                 _ = try? FileSystem.remove(layout.snapshotTempPath)

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A system call that failed: what, on which file, and errno. Carries no file content.
@@ -17,7 +17,8 @@ public struct JournalIOError: Error, Sendable, Equatable, CustomStringConvertibl
 /// `JournalIOError` that names the operation and the file.
 enum FileSystem {
     @discardableResult
-    static func call<T: BinaryInteger>(_ operation: String, _ path: String, _ body: () -> T) throws(JournalIOError) -> T {
+    static func call<T: BinaryInteger>(_ operation: String, _ path: String, _ body: () -> T) throws(JournalIOError) -> T
+    {
         while true {
             let r = body()
             if r != -1 { return r }
@@ -40,7 +41,9 @@ enum FileSystem {
         guard e == EEXIST else { throw JournalIOError(operation: "mkdir", path: path, code: e) }
         var st = stat()
         try call("stat", path) { stat(path, &st) }
-        guard (st.st_mode & S_IFMT) == S_IFDIR else { throw JournalIOError(operation: "mkdir", path: path, code: ENOTDIR) }
+        guard (st.st_mode & S_IFMT) == S_IFDIR else {
+            throw JournalIOError(operation: "mkdir", path: path, code: ENOTDIR)
+        }
     }
 
     /// Makes the directory's entries (creations, renames, unlinks) durable.

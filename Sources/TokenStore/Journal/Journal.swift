@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// An open data directory: its lock and the log being appended to. Used by one thread at a
@@ -112,14 +112,24 @@ extension Journal {
         log(
             .info,
             "opened \(layout.directory): \(loaded == nil ? "no snapshot" : "snapshot") + \(replayed) record(s) "
-                + "from \(live.count) log(s); \(state.families.count) families, \(state.revocations.count) revocations")
+                + "from \(live.count) log(s); \(state.families.count) families, \(state.revocations.count) revocations"
+        )
         let journal = Journal(
-            layout: layout, lock: lock, log: current!.file, sequence: live.last ?? first, logBytes: current!.end)
+            layout: layout,
+            lock: lock,
+            log: current!.file,
+            sequence: live.last ?? first,
+            logBytes: current!.end
+        )
         return (journal, state)
     }
 
     private static func replay(
-        _ layout: JournalLayout, _ sequence: UInt64, isLast: Bool, into state: inout TokenState, _ log: StoreLogger
+        _ layout: JournalLayout,
+        _ sequence: UInt64,
+        isLast: Bool,
+        into state: inout TokenState,
+        _ log: StoreLogger
     ) throws(JournalOpenError) -> (file: FileDescriptor, end: Int, records: Int) {
         let path = layout.logPath(sequence)
         func corrupt(_ offset: Int, _ reason: String) -> JournalOpenError {
@@ -167,7 +177,8 @@ extension Journal {
                     log(
                         level,
                         "log \(path): \(reason) at offset \(offset); truncating \(size - offset) byte(s)"
-                            + (isLast ? " of an unacknowledged write" : " (not the last log: damaged disk?)"))
+                            + (isLast ? " of an unacknowledged write" : " (not the last log: damaged disk?)")
+                    )
                     try file.truncate(to: offset)
                     try file.sync()
                     return (file, offset, records)

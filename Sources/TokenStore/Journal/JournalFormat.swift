@@ -101,6 +101,10 @@ enum JournalFormat {
         let body = offset + frameHeaderSize..<offset + total
         let computed = CRC32C.update(CRC32C.checksum(buffer[offset..<offset + 4]), buffer[body])
         guard computed == crc else { return .corrupt("checksum mismatch") }
-        return .frame(type: buffer[body.lowerBound], payload: body.lowerBound + 1..<body.upperBound, next: offset + total)
+        return .frame(
+            type: buffer[body.lowerBound],
+            payload: body.lowerBound + 1..<body.upperBound,
+            next: offset + total
+        )
     }
 }

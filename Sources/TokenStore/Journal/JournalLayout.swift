@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The files of a data directory:
@@ -19,7 +19,10 @@ struct JournalLayout: Sendable {
 
     func logPath(_ sequence: UInt64) -> String {
         let digits = String(sequence)
-        return FileSystem.join(directory, Self.logPrefix + String(repeating: "0", count: max(0, 20 - digits.count)) + digits)
+        return FileSystem.join(
+            directory,
+            Self.logPrefix + String(repeating: "0", count: max(0, 20 - digits.count)) + digits
+        )
     }
 
     static func logSequence(name: String) -> UInt64? {

@@ -32,8 +32,13 @@ public struct JournalOptions: Sendable {
     var crashPoint: CompactionCrashPoint?
 
     public init(
-        path: String, fsync: Bool = true, compactionThreshold: Int = 64 << 20, maxBatch: Int = 1024,
-        maxQueued: Int = 65_536, sweepBudget: Int = 256, logger: @escaping StoreLogger = { _, _ in }
+        path: String,
+        fsync: Bool = true,
+        compactionThreshold: Int = 64 << 20,
+        maxBatch: Int = 1024,
+        maxQueued: Int = 65_536,
+        sweepBudget: Int = 256,
+        logger: @escaping StoreLogger = { _, _ in }
     ) {
         self.path = path
         self.fsync = fsync

@@ -107,12 +107,23 @@ enum JournalRecord: Sendable, Equatable {
             return .change(
                 .familyCreated(
                     NewFamily(
-                        sid: sid, subject: subject, claims: claims, lookupKey: lookupKey, refreshHash: refreshHash,
-                        accessJti: jti, now: now, expiresAt: expiresAt)))
+                        sid: sid,
+                        subject: subject,
+                        claims: claims,
+                        lookupKey: lookupKey,
+                        refreshHash: refreshHash,
+                        accessJti: jti,
+                        now: now,
+                        expiresAt: expiresAt
+                    )
+                )
+            )
         case .rotated:
             let sid = try r.string(), hash = try r.digest(), jti = try r.string(), blob = try r.blob()
             let at = try r.i64(), expiresAt = try r.i64()
-            return .change(.rotated(sid: sid, refreshHash: hash, accessJti: jti, graceBlob: blob, at: at, expiresAt: expiresAt))
+            return .change(
+                .rotated(sid: sid, refreshHash: hash, accessJti: jti, graceBlob: blob, at: at, expiresAt: expiresAt)
+            )
         case .familyRevoked:
             let sid = try r.string(), at = try r.i64(), until = try r.i64()
             return .change(.familyRevoked(sid: sid, at: at, until: until))
@@ -176,8 +187,17 @@ enum JournalRecord: Sendable, Equatable {
             revocationExpiresAt = try r.i64()
         }
         return Family(
-            sid: sid, subject: subject, claims: claims, lookupKey: lookupKey, currentHash: currentHash,
-            currentJti: currentJti, previous: previous, generation: generation, expiresAt: expiresAt,
-            revokedAt: revokedAt, revocationExpiresAt: revocationExpiresAt)
+            sid: sid,
+            subject: subject,
+            claims: claims,
+            lookupKey: lookupKey,
+            currentHash: currentHash,
+            currentJti: currentJti,
+            previous: previous,
+            generation: generation,
+            expiresAt: expiresAt,
+            revokedAt: revokedAt,
+            revocationExpiresAt: revocationExpiresAt
+        )
     }
 }

@@ -24,8 +24,11 @@ final class JournalCounters: Sendable {
 
     var snapshot: JournalStatistics {
         JournalStatistics(
-            operations: operations.load(ordering: .relaxed), writeBatches: writeBatches.load(ordering: .relaxed),
-            fsyncs: fsyncs.load(ordering: .relaxed), bytesWritten: bytesWritten.load(ordering: .relaxed),
-            compactions: compactions.load(ordering: .relaxed))
+            operations: operations.load(ordering: .relaxed),
+            writeBatches: writeBatches.load(ordering: .relaxed),
+            fsyncs: fsyncs.load(ordering: .relaxed),
+            bytesWritten: bytesWritten.load(ordering: .relaxed),
+            compactions: compactions.load(ordering: .relaxed)
+        )
     }
 }

@@ -24,7 +24,11 @@ public final class JournalTokenStore: TokenStore {
     public init(options: JournalOptions) throws(JournalOpenError) {
         let (journal, state) = try Journal.open(options)
         writer = JournalWriter(journal: journal, state: state, options: options)
-        writer.start()
+        let rc = writer.start()
+        if rc != 0 {
+            writer.close()  // no thread to wait for: marks the writer closed
+            throw .io(JournalIOError(operation: "pthread_create", path: options.path, code: rc))
+        }
     }
 
     deinit { writer.close() }
@@ -36,48 +40,71 @@ public final class JournalTokenStore: TokenStore {
     /// readiness check reports it; a restart recovers from disk).
     public var failure: TokenStoreError? { writer.currentFailure }
 
-    public func createFamily(_ family: NewFamily, completion: @escaping @Sendable (Result<Void, TokenStoreError>) -> Void) {
+    public func createFamily(
+        _ family: NewFamily,
+        completion: @escaping @Sendable (Result<Void, TokenStoreError>) -> Void
+    ) {
         writer.submit({ $0.createFamily(family) }, completion: completion)
     }
 
     public func rotate(
-        _ request: RotationRequest, completion: @escaping @Sendable (Result<RotationOutcome, TokenStoreError>) -> Void
+        _ request: RotationRequest,
+        completion: @escaping @Sendable (Result<RotationOutcome, TokenStoreError>) -> Void
     ) {
         writer.submit({ $0.rotate(request) }, completion: completion)
     }
 
     public func revokeFamily(
-        sid: String, revocationTTL: Int64, now: Int64,
+        sid: String,
+        revocationTTL: Int64,
+        now: Int64,
         completion: @escaping @Sendable (Result<Revocation?, TokenStoreError>) -> Void
     ) {
         writer.submit({ $0.revokeFamily(sid: sid, revocationTTL: revocationTTL, now: now) }, completion: completion)
     }
 
     public func revokeFamily(
-        byRefreshToken lookupKey: Digest32, presentedHash: Digest32, revocationTTL: Int64, now: Int64,
+        byRefreshToken lookupKey: Digest32,
+        presentedHash: Digest32,
+        revocationTTL: Int64,
+        now: Int64,
         completion: @escaping @Sendable (Result<Revocation?, TokenStoreError>) -> Void
     ) {
         writer.submit(
-            { $0.revokeFamily(lookupKey: lookupKey, presentedHash: presentedHash, revocationTTL: revocationTTL, now: now) },
-            completion: completion)
+            {
+                $0.revokeFamily(
+                    lookupKey: lookupKey,
+                    presentedHash: presentedHash,
+                    revocationTTL: revocationTTL,
+                    now: now
+                )
+            },
+            completion: completion
+        )
     }
 
     public func revokeSubject(
-        _ subject: String, revocationTTL: Int64, now: Int64,
+        _ subject: String,
+        revocationTTL: Int64,
+        now: Int64,
         completion: @escaping @Sendable (Result<[Revocation], TokenStoreError>) -> Void
     ) {
         writer.submit({ $0.revokeSubject(subject, revocationTTL: revocationTTL, now: now) }, completion: completion)
     }
 
     public func revokeToken(
-        jti: String, expiresAt: Int64, now: Int64, completion: @escaping @Sendable (Result<Revocation, TokenStoreError>) -> Void
+        jti: String,
+        expiresAt: Int64,
+        now: Int64,
+        completion: @escaping @Sendable (Result<Revocation, TokenStoreError>) -> Void
     ) {
         writer.submit({ $0.revokeToken(jti: jti, expiresAt: expiresAt, now: now) }, completion: completion)
     }
 
     /// Answered in order with the writes queued before it, once they are durable.
     public func activeRevocations(
-        now: Int64, completion: @escaping @Sendable (Result<[Revocation], TokenStoreError>) -> Void
+        now: Int64,
+        completion: @escaping @Sendable (Result<[Revocation], TokenStoreError>) -> Void
     ) {
         writer.submit({ .answer(.success($0.activeRevocations(now: now))) }, completion: completion)
     }

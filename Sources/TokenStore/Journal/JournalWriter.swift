@@ -2,7 +2,7 @@ import Dispatch
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The one thread that owns the state of a `JournalTokenStore`.
@@ -21,7 +21,8 @@ final class JournalWriter: @unchecked Sendable {  // inbox behind a Mutex; the r
         /// or refused without being applied.
         case operation(
             apply: @Sendable (inout TokenState) -> (changes: [StateChange], finish: Finish),
-            refuse: @Sendable (TokenStoreError) -> Void)
+            refuse: @Sendable (TokenStoreError) -> Void
+        )
         /// Start a compaction now (tests).
         case compact(@Sendable (Bool) -> Void)
         /// Look at the state and the journal between batches (tests).
@@ -58,12 +59,15 @@ final class JournalWriter: @unchecked Sendable {  // inbox behind a Mutex; the r
         self.compactor = Compactor(options: options, counters: counters)
     }
 
-    func start() {
+    /// Starts the writer thread; returns pthread_create's error number, or 0.
+    func start() -> Int32 {
         stopped.enter()
-        StoreThread.detach { [self] in
+        let rc = StoreThread.detach { [self] in
             writerThread.withLock { $0 = StoreThread.current }
             run()
         }
+        if rc != 0 { stopped.leave() }
+        return rc
     }
 
     /// Queues an operation; `completion` gets the result once its changes are durable.
@@ -76,7 +80,8 @@ final class JournalWriter: @unchecked Sendable {  // inbox behind a Mutex; the r
                 let step = body(&state)
                 return (step.changes, { error in completion(error.map { .failure($0) } ?? step.result) })
             },
-            refuse: { completion(.failure($0)) })
+            refuse: { completion(.failure($0)) }
+        )
         if let refused = enqueue(entry) { completion(.failure(refused)) }
     }
 

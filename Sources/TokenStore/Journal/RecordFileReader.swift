@@ -62,7 +62,9 @@ struct RecordFileReader {
                 position = 0
                 let want = max(chunk, total - available)
                 let n: Int
-                do { n = try file.read(into: &buffer, count: want, at: bufferStart + buffer.count) } catch { throw .io(error) }
+                do { n = try file.read(into: &buffer, count: want, at: bufferStart + buffer.count) } catch {
+                    throw .io(error)
+                }
                 if n == 0 { atEOF = true }
             }
         }

@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A dedicated, detached pthread (not Swift concurrency and not a Dispatch pool thread: the
@@ -12,18 +12,26 @@ enum StoreThread {
 
     /// Starts `body` on a new thread. (Glibc's module hides `pthread_setname_np` behind
     /// `_GNU_SOURCE`, so the thread stays unnamed.)
-    static func detach(_ body: @escaping @Sendable () -> Void) {
+    /// Returns pthread_create's error number, or 0.
+    static func detach(_ body: @escaping @Sendable () -> Void) -> Int32 {
         let box = Unmanaged.passRetained(Box(body)).toOpaque()
         var thread = pthread_t()
         let rc = pthread_create(
-            &thread, nil,
+            &thread,
+            nil,
             { raw in
                 let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
                 box.body()
                 return nil
-            }, box)
-        precondition(rc == 0, "pthread_create failed: \(rc)")
+            },
+            box
+        )
+        guard rc == 0 else {
+            Unmanaged<Box>.fromOpaque(box).release()
+            return rc
+        }
         pthread_detach(thread)
+        return 0
     }
 
     /// The calling thread, comparable with `pthread_equal`.

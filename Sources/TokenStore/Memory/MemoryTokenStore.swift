@@ -29,48 +29,69 @@ public final class MemoryTokenStore: TokenStore {
         }
     }
 
-    public func createFamily(_ family: NewFamily, completion: @escaping @Sendable (Result<Void, TokenStoreError>) -> Void) {
+    public func createFamily(
+        _ family: NewFamily,
+        completion: @escaping @Sendable (Result<Void, TokenStoreError>) -> Void
+    ) {
         completion(run { $0.createFamily(family) })
     }
 
     public func rotate(
-        _ request: RotationRequest, completion: @escaping @Sendable (Result<RotationOutcome, TokenStoreError>) -> Void
+        _ request: RotationRequest,
+        completion: @escaping @Sendable (Result<RotationOutcome, TokenStoreError>) -> Void
     ) {
         completion(run { $0.rotate(request) })
     }
 
     public func revokeFamily(
-        sid: String, revocationTTL: Int64, now: Int64,
+        sid: String,
+        revocationTTL: Int64,
+        now: Int64,
         completion: @escaping @Sendable (Result<Revocation?, TokenStoreError>) -> Void
     ) {
         completion(run { $0.revokeFamily(sid: sid, revocationTTL: revocationTTL, now: now) })
     }
 
     public func revokeFamily(
-        byRefreshToken lookupKey: Digest32, presentedHash: Digest32, revocationTTL: Int64, now: Int64,
+        byRefreshToken lookupKey: Digest32,
+        presentedHash: Digest32,
+        revocationTTL: Int64,
+        now: Int64,
         completion: @escaping @Sendable (Result<Revocation?, TokenStoreError>) -> Void
     ) {
         completion(
             run {
-                $0.revokeFamily(lookupKey: lookupKey, presentedHash: presentedHash, revocationTTL: revocationTTL, now: now)
-            })
+                $0.revokeFamily(
+                    lookupKey: lookupKey,
+                    presentedHash: presentedHash,
+                    revocationTTL: revocationTTL,
+                    now: now
+                )
+            }
+        )
     }
 
     public func revokeSubject(
-        _ subject: String, revocationTTL: Int64, now: Int64,
+        _ subject: String,
+        revocationTTL: Int64,
+        now: Int64,
         completion: @escaping @Sendable (Result<[Revocation], TokenStoreError>) -> Void
     ) {
         completion(run { $0.revokeSubject(subject, revocationTTL: revocationTTL, now: now) })
     }
 
     public func revokeToken(
-        jti: String, expiresAt: Int64, now: Int64, completion: @escaping @Sendable (Result<Revocation, TokenStoreError>) -> Void
+        jti: String,
+        expiresAt: Int64,
+        now: Int64,
+        completion: @escaping @Sendable (Result<Revocation, TokenStoreError>) -> Void
     ) {
         completion(run { $0.revokeToken(jti: jti, expiresAt: expiresAt, now: now) })
     }
 
     public func activeRevocations(
-        now: Int64, completion: @escaping @Sendable (Result<[Revocation], TokenStoreError>) -> Void
+        now: Int64,
+        completion: @escaping @Sendable (Result<[Revocation], TokenStoreError>) -> Void
     ) {
         completion(run { .answer(.success($0.activeRevocations(now: now))) })
     }

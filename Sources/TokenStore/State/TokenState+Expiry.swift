@@ -43,7 +43,8 @@ extension TokenState {
     func image(at now: Int64) -> StateImage {
         StateImage(
             families: Dictionary(uniqueKeysWithValues: liveFamilies(at: now).map { ($0.sid, $0) }),
-            revocations: Dictionary(uniqueKeysWithValues: liveRevocations(at: now).map { ($0.target, $0.until) }))
+            revocations: Dictionary(uniqueKeysWithValues: liveRevocations(at: now).map { ($0.target, $0.until) })
+        )
     }
 }
 

@@ -32,9 +32,13 @@ extension TokenState {
                 return revoke(f.sid, at: t, ttl: r.revocationTTL) { .bindingMismatch($0) }
             }
             let rotated = StateChange.rotated(
-                sid: f.sid, refreshHash: r.newRefreshHash, accessJti: r.newAccessJti,
+                sid: f.sid,
+                refreshHash: r.newRefreshHash,
+                accessJti: r.newAccessJti,
                 graceBlob: r.grace > 0 ? r.graceBlob : [],  // never replayed without grace
-                at: t, expiresAt: saturatingAdd(t, r.refreshTTL))
+                at: t,
+                expiresAt: saturatingAdd(t, r.refreshTTL)
+            )
             apply(rotated)
             return Step(changes: [rotated], result: .success(.rotated(families[f.sid]!.snapshot)))
         }
@@ -56,7 +60,12 @@ extension TokenState {
 
     /// Matches the current token, or the previous one at any age (a logout with the token
     /// just rotated away from must still log out).
-    mutating func revokeFamily(lookupKey: Digest32, presentedHash: Digest32, revocationTTL: Int64, now: Int64)
+    mutating func revokeFamily(
+        lookupKey: Digest32,
+        presentedHash: Digest32,
+        revocationTTL: Int64,
+        now: Int64
+    )
         -> Step<Revocation?>
     {
         let t = advance(to: now)
@@ -92,7 +101,10 @@ extension TokenState {
         guard until > t, until != revocations[target] else {
             return .answer(.success(Revocation(target: target, expiresAt: until)))
         }
-        return commit([.tokenRevoked(jti: jti, at: t, until: until)], .success(Revocation(target: target, expiresAt: until)))
+        return commit(
+            [.tokenRevoked(jti: jti, at: t, until: until)],
+            .success(Revocation(target: target, expiresAt: until))
+        )
     }
 
     /// Every revocation in force at `now` (a read: it does not move the store clock).
@@ -108,25 +120,34 @@ extension TokenState {
         return Step(changes: changes, result: result)
     }
 
-    private mutating func revoke(_ sid: String, at t: Int64, ttl: Int64, _ outcome: (Revocation) -> RotationOutcome)
+    private mutating func revoke(
+        _ sid: String,
+        at t: Int64,
+        ttl: Int64,
+        _ outcome: (Revocation) -> RotationOutcome
+    )
         -> Step<RotationOutcome>
     {
         let until = saturatingAdd(t, ttl)
         return commit(
             [.familyRevoked(sid: sid, at: t, until: until)],
-            .success(outcome(Revocation(target: .family(sid: sid), expiresAt: until))))
+            .success(outcome(Revocation(target: .family(sid: sid), expiresAt: until)))
+        )
     }
 
     /// Revokes a live family, or reports its revocation if one is still in force (idempotent
     /// logout); nil for a revoked family whose revocation has lapsed.
     private mutating func revokeOrReport(_ f: Family, at t: Int64, ttl: Int64) -> Step<Revocation?> {
         if f.isRevoked {
-            let r = f.revocationExpiresAt > t ? Revocation(target: .family(sid: f.sid), expiresAt: f.revocationExpiresAt) : nil
+            let r =
+                f.revocationExpiresAt > t
+                ? Revocation(target: .family(sid: f.sid), expiresAt: f.revocationExpiresAt) : nil
             return .answer(.success(r))
         }
         let until = saturatingAdd(t, ttl)
         return commit(
             [.familyRevoked(sid: f.sid, at: t, until: until)],
-            .success(Revocation(target: .family(sid: f.sid), expiresAt: until)))
+            .success(Revocation(target: .family(sid: f.sid), expiresAt: until))
+        )
     }
 }

@@ -34,9 +34,19 @@ struct TokenState: Sendable {
         case .familyCreated(let new):
             insert(
                 Family(
-                    sid: new.sid, subject: new.subject, claims: new.claims, lookupKey: new.lookupKey,
-                    currentHash: new.refreshHash, currentJti: new.accessJti, previous: nil, generation: 0,
-                    expiresAt: new.expiresAt, revokedAt: nil, revocationExpiresAt: 0))
+                    sid: new.sid,
+                    subject: new.subject,
+                    claims: new.claims,
+                    lookupKey: new.lookupKey,
+                    currentHash: new.refreshHash,
+                    currentJti: new.accessJti,
+                    previous: nil,
+                    generation: 0,
+                    expiresAt: new.expiresAt,
+                    revokedAt: nil,
+                    revocationExpiresAt: 0
+                )
+            )
         case let .rotated(sid, refreshHash, accessJti, graceBlob, at, expiresAt):
             guard var f = families[sid] else { return }
             f.previous = PreviousToken(hash: f.currentHash, jti: f.currentJti, rotatedAt: at, graceBlob: graceBlob)

@@ -10,9 +10,17 @@ struct JournalFixture: Sendable {
     var layout: JournalLayout { JournalLayout(directory: dir.data) }
 
     func open(
-        fsync: Bool = false, threshold: Int = 64 << 20, crashPoint: CompactionCrashPoint? = nil, at path: String? = nil
+        fsync: Bool = false,
+        threshold: Int = 64 << 20,
+        crashPoint: CompactionCrashPoint? = nil,
+        at path: String? = nil
     ) throws(JournalOpenError) -> JournalTokenStore {
-        var options = JournalOptions(path: path ?? dir.data, fsync: fsync, compactionThreshold: threshold, logger: log.logger)
+        var options = JournalOptions(
+            path: path ?? dir.data,
+            fsync: fsync,
+            compactionThreshold: threshold,
+            logger: log.logger
+        )
         options.crashPoint = crashPoint
         return try JournalTokenStore(options: options)
     }
@@ -38,7 +46,11 @@ struct JournalFixture: Sendable {
 /// A little of everything: logins, rotations, a grace period, revocations. Returns the
 /// families as they are after the workload, and the time it ended.
 @discardableResult
-func workload(_ store: any TokenStore, families: Int = 4, start: Int64 = t0) async throws -> (families: [TestFamily], now: Int64) {
+func workload(
+    _ store: any TokenStore,
+    families: Int = 4,
+    start: Int64 = t0
+) async throws -> (families: [TestFamily], now: Int64) {
     var now = start
     var fams: [TestFamily] = []
     for i in 0..<families {
@@ -63,6 +75,6 @@ func workload(_ store: any TokenStore, families: Int = 4, start: Int64 = t0) asy
 enum WorkloadError: Error { case refused(Int) }
 
 #if canImport(Glibc)
-import Glibc
-func rmdirPath(_ p: String) -> Int32 { rmdir(p) }
+    import Glibc
+    func rmdirPath(_ p: String) -> Int32 { rmdir(p) }
 #endif

@@ -15,7 +15,12 @@ struct StoreFactory: Sendable, CustomTestStringConvertible {
     static let journal = StoreFactory(name: "journal") {
         let dir = TempDirectory("contract")
         let store = try JournalTokenStore(options: JournalOptions(path: dir.data))
-        return (store, { store.close(); dir.remove() })
+        return (
+            store,
+            {
+                store.close(); dir.remove()
+            }
+        )
     }
 
     static let all: [StoreFactory] = [.memory, .journal]

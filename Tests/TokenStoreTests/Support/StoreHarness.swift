@@ -5,20 +5,26 @@ import Testing
 @testable import TokenStore
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Async wrappers over the completion-based store API, for tests.
 extension TokenStore {
-    func call<T: Sendable>(_ body: (@escaping @Sendable (Result<T, TokenStoreError>) -> Void) -> Void) async
+    func call<T: Sendable>(
+        _ body: (@escaping @Sendable (Result<T, TokenStoreError>) -> Void) -> Void
+    ) async
         -> Result<T, TokenStoreError>
     {
         await withCheckedContinuation { c in body { c.resume(returning: $0) } }
     }
 
-    func create(_ f: NewFamily) async -> Result<Void, TokenStoreError> { await call { createFamily(f, completion: $0) } }
+    func create(_ f: NewFamily) async -> Result<Void, TokenStoreError> {
+        await call { createFamily(f, completion: $0) }
+    }
 
-    func rotateNow(_ r: RotationRequest) async throws -> RotationOutcome { try await call { rotate(r, completion: $0) }.get() }
+    func rotateNow(_ r: RotationRequest) async throws -> RotationOutcome {
+        try await call { rotate(r, completion: $0) }.get()
+    }
 
     func revoke(sid: String, ttl: Int64, now: Int64) async throws -> Revocation? {
         try await call { revokeFamily(sid: sid, revocationTTL: ttl, now: now, completion: $0) }.get()
@@ -26,7 +32,13 @@ extension TokenStore {
 
     func revoke(lookupKey: Digest32, presented: Digest32, ttl: Int64, now: Int64) async throws -> Revocation? {
         try await call {
-            revokeFamily(byRefreshToken: lookupKey, presentedHash: presented, revocationTTL: ttl, now: now, completion: $0)
+            revokeFamily(
+                byRefreshToken: lookupKey,
+                presentedHash: presented,
+                revocationTTL: ttl,
+                now: now,
+                completion: $0
+            )
         }.get()
     }
 
@@ -62,8 +74,11 @@ extension JournalTokenStore {
 
 func randomDigest() -> Digest32 {
     Digest32(
-        w0: .random(in: .min ... .max), w1: .random(in: .min ... .max), w2: .random(in: .min ... .max),
-        w3: .random(in: .min ... .max))
+        w0: .random(in: .min ... .max),
+        w1: .random(in: .min ... .max),
+        w2: .random(in: .min ... .max),
+        w3: .random(in: .min ... .max)
+    )
 }
 
 let minute: Int64 = 60_000
@@ -91,20 +106,40 @@ struct TestFamily: Sendable {
 
     func newFamily(now: Int64, ttl: Int64 = refreshTTL) -> NewFamily {
         NewFamily(
-            sid: sid, subject: subject, claims: claims, lookupKey: lookupKey, refreshHash: refresh, accessJti: jti, now: now,
-            expiresAt: now + ttl)
+            sid: sid,
+            subject: subject,
+            claims: claims,
+            lookupKey: lookupKey,
+            refreshHash: refresh,
+            accessJti: jti,
+            now: now,
+            expiresAt: now + ttl
+        )
     }
 
     /// A rotation presenting `presented` (default: the current token), minting a new pair.
     func rotation(
-        presenting presented: Digest32? = nil, bound: BoundAccessToken? = nil, requireBinding: Bool = false,
-        now: Int64, grace: Int64 = 10_000, newRefresh: Digest32 = randomDigest(), newJti: String? = nil
+        presenting presented: Digest32? = nil,
+        bound: BoundAccessToken? = nil,
+        requireBinding: Bool = false,
+        now: Int64,
+        grace: Int64 = 10_000,
+        newRefresh: Digest32 = randomDigest(),
+        newJti: String? = nil
     ) -> RotationRequest {
         RotationRequest(
-            lookupKey: lookupKey, presentedHash: presented ?? refresh, boundAccess: bound, requireBinding: requireBinding,
-            newRefreshHash: newRefresh, newAccessJti: newJti ?? "jti-\(UInt64.random(in: 0 ... .max))",
-            graceBlob: Array("blob-\(newRefresh.w0)".utf8), now: now, refreshTTL: refreshTTL, grace: grace,
-            revocationTTL: revocationTTL)
+            lookupKey: lookupKey,
+            presentedHash: presented ?? refresh,
+            boundAccess: bound,
+            requireBinding: requireBinding,
+            newRefreshHash: newRefresh,
+            newAccessJti: newJti ?? "jti-\(UInt64.random(in: 0 ... .max))",
+            graceBlob: Array("blob-\(newRefresh.w0)".utf8),
+            now: now,
+            refreshTTL: refreshTTL,
+            grace: grace,
+            revocationTTL: revocationTTL
+        )
     }
 
     /// The family after `request` rotated it.
