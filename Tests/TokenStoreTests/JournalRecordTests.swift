@@ -143,3 +143,13 @@ struct JournalRecordTests {
         #expect(JournalLayout.logSequence(name: "log-0000000000000000001x") == nil)
     }
 }
+
+@Suite("File system helpers")
+struct FileSystemTests {
+    @Test func parentDirectory() {
+        #expect(FileSystem.parent(of: "data") == ".")
+        #expect(FileSystem.parent(of: "/var/lib/gw/data") == "/var/lib/gw")
+        #expect(FileSystem.parent(of: "/data/") == "/")
+        #expect(FileSystem.parent(of: "a/b/") == "a")
+    }
+}

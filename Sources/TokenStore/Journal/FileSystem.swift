@@ -34,9 +34,13 @@ enum FileSystem {
         FileDescriptor(try call("open", path) { Glibc.open(path, flags | O_CLOEXEC, mode) }, path: path)
     }
 
-    /// Creates `path` as a directory unless it exists already.
+    /// Creates `path` as a directory unless it exists already, durably (the parent's entry
+    /// is synced too: a new data directory must not vanish with the first records in it).
     static func makeDirectory(_ path: String) throws(JournalIOError) {
-        if mkdir(path, 0o700) == 0 { return }
+        if mkdir(path, 0o700) == 0 {
+            try syncDirectory(parent(of: path))
+            return
+        }
         let e = errno
         guard e == EEXIST else { throw JournalIOError(operation: "mkdir", path: path, code: e) }
         var st = stat()
@@ -44,6 +48,14 @@ enum FileSystem {
         guard (st.st_mode & S_IFMT) == S_IFDIR else {
             throw JournalIOError(operation: "mkdir", path: path, code: ENOTDIR)
         }
+    }
+
+    /// The directory holding `path` ("." for a bare name).
+    static func parent(of path: String) -> String {
+        var p = Substring(path)
+        while p.count > 1, p.hasSuffix("/") { p = p.dropLast() }
+        guard let slash = p.lastIndex(of: "/") else { return "." }
+        return slash == p.startIndex ? "/" : String(p[..<slash])
     }
 
     /// Makes the directory's entries (creations, renames, unlinks) durable.
