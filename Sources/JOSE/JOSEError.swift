@@ -47,6 +47,34 @@ public enum JOSEError: Error, Sendable, Hashable, CustomStringConvertible {
     /// OpenSSL failed where it should not (allocation, internal error).
     case cryptoFailure(String)
 
+    /// A stable, low-cardinality name of the case (`"malformed"`, `"expired"`, ...), for
+    /// metrics and logs (for example a `denied_<code>` counter).
+    public var code: String {
+        switch self {
+        case .malformed: return "malformed"
+        case .tooLarge: return "too_large"
+        case .algorithmNone: return "algorithm_none"
+        case .unsupportedAlgorithm: return "unsupported_algorithm"
+        case .algorithmNotAllowed: return "algorithm_not_allowed"
+        case .unknownKey: return "unknown_key"
+        case .keyAlgorithmMismatch: return "key_algorithm_mismatch"
+        case .badSignature: return "bad_signature"
+        case .unsupportedCritical: return "unsupported_critical"
+        case .missingClaim: return "missing_claim"
+        case .invalidClaim: return "invalid_claim"
+        case .expired: return "expired"
+        case .notYetValid: return "not_yet_valid"
+        case .issuedInFuture: return "issued_in_future"
+        case .issuerMismatch: return "issuer_mismatch"
+        case .audienceMismatch: return "audience_mismatch"
+        case .typeMismatch: return "type_mismatch"
+        case .invalidKey: return "invalid_key"
+        case .invalidPasswordHash: return "invalid_password_hash"
+        case .decryptionFailed: return "decryption_failed"
+        case .cryptoFailure: return "crypto_failure"
+        }
+    }
+
     public var description: String {
         switch self {
         case .malformed(let r): return "malformed token: \(r)"

@@ -17,6 +17,31 @@ extension JWSKeySet {
     public func verify(
         token: UnsafeRawBufferPointer, allowedAlgorithms: JWSAlgorithmSet, limits: JWSLimits = JWSLimits()
     ) throws(JOSEError) -> VerifiedJWS {
+        let (header, payload, kid) = try verifyCompact(token, allowedAlgorithms, limits)
+        let claims = try ClaimsScanner.scan(payload, maxDepth: limits.maxDepth)
+        return VerifiedJWS(header: header, claims: claims, keyID: kid)
+    }
+
+    /// Verifies a compact JWS whose payload need not be JSON (RFC 7515 §5.2): the same checks
+    /// as ``verify(token:allowedAlgorithms:limits:)-(UnsafeRawBufferPointer,_,_)`` but the
+    /// payload is returned as bytes, unscanned.
+    public func verifyJWS(
+        token: UnsafeRawBufferPointer, allowedAlgorithms: JWSAlgorithmSet, limits: JWSLimits = JWSLimits()
+    ) throws(JOSEError) -> (header: JWSHeader, payload: [UInt8]) {
+        let (header, payload, _) = try verifyCompact(token, allowedAlgorithms, limits)
+        return (header, payload)
+    }
+
+    /// Verifies a compact JWS given as bytes; the payload need not be JSON.
+    public func verifyJWS(
+        token: [UInt8], allowedAlgorithms: JWSAlgorithmSet, limits: JWSLimits = JWSLimits()
+    ) throws(JOSEError) -> (header: JWSHeader, payload: [UInt8]) {
+        try token.withBytes { (b) throws(JOSEError) in try verifyJWS(token: b, allowedAlgorithms: allowedAlgorithms, limits: limits) }
+    }
+
+    private func verifyCompact(
+        _ token: UnsafeRawBufferPointer, _ allowedAlgorithms: JWSAlgorithmSet, _ limits: JWSLimits
+    ) throws(JOSEError) -> (JWSHeader, [UInt8], String) {
         let n = token.count
         guard n <= limits.maxTokenBytes else { throw .tooLarge("token") }
         guard n > 0, let base = token.baseAddress?.assumingMemoryBound(to: UInt8.self) else {
@@ -49,9 +74,11 @@ extension JWSKeySet {
         guard payloadLength <= limits.maxPayloadBytes else { throw .tooLarge("claims") }
 
         // Signature.
+        // A segment of any other length than the algorithm's exact signature (padding included)
+        // is a bad signature; one of the right length that is not canonical base64url is malformed.
         let sigChars = n - d2 - 1
-        guard let sigLength = Base64URL.decodedLength(sigChars) else { throw .malformed("base64url") }
-        guard sigLength == key.signatureLength(alg) else { throw .badSignature }
+        let sigLength = key.signatureLength(alg)
+        guard sigChars == Base64URL.encodedLength(sigLength) else { throw .badSignature }
         let good = try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(sigLength, 1)) {
             (buf) throws(JOSEError) -> Bool in
             guard Base64URL.decode(UnsafeRawBufferPointer(start: base + d2 + 1, count: sigChars), into: buf.baseAddress!)
@@ -74,8 +101,7 @@ extension JWSKeySet {
             }
         }
         guard ok else { throw .malformed("base64url") }
-        let claims = try ClaimsScanner.scan(payload, maxDepth: limits.maxDepth)
-        return VerifiedJWS(header: header, claims: claims, keyID: key.kid)
+        return (header, payload, key.kid)
     }
 
     /// Verifies a token given as bytes.

@@ -1,0 +1,74 @@
+import Testing
+
+@testable import JOSE
+
+@Suite("Verified token cache")
+struct VerifiedTokenCacheTests {
+    static let now: Double = 1_700_000_000
+
+    func make(_ i: Int, exp: Double = now + 900) throws -> ([UInt8], VerifiedJWS) {
+        let keys = try JWSKeySet(verificationKeys: [], signingKey: TestKeys.hs256)
+        let token = try keys.sign(payload: bytes(accessClaims(now: Self.now, exp: exp, extra: #","i":\#(i)"#)))
+        return (token, try keys.verify(token: token, allowedAlgorithms: [.hs256]))
+    }
+
+    @Test("hit returns the verified token; miss for unknown")
+    func hit() throws {
+        let cache = VerifiedTokenCache(capacity: 8)
+        let (t, v) = try make(1)
+        #expect(cache.lookup(t, now: Self.now) == nil)
+        cache.insert(t, v, now: Self.now)
+        #expect(cache.lookup(t, now: Self.now) == v)
+        #expect(cache.lookup(t, now: Self.now)?.claims.sub == "user-1234567890")
+        #expect(cache.count == 1)
+        // Same token inserted twice stays one entry.
+        cache.insert(t, v, now: Self.now)
+        #expect(cache.count == 1)
+    }
+
+    @Test("miss after exp, and the entry is dropped")
+    func expiry() throws {
+        let cache = VerifiedTokenCache(capacity: 8)
+        let (t, v) = try make(1, exp: Self.now + 10)
+        cache.insert(t, v, now: Self.now)
+        #expect(cache.lookup(t, now: Self.now + 9.99) != nil)
+        #expect(cache.lookup(t, now: Self.now + 10) == nil)
+        #expect(cache.count == 0)
+        // Already expired or without exp: not inserted.
+        let (t2, v2) = try make(2, exp: Self.now - 1)
+        cache.insert(t2, v2, now: Self.now)
+        #expect(cache.count == 0)
+    }
+
+    @Test("a token differing in one byte is a miss")
+    func oneByte() throws {
+        let cache = VerifiedTokenCache(capacity: 8)
+        let (t, v) = try make(1)
+        cache.insert(t, v, now: Self.now)
+        for position in [0, t.count / 2, t.count - 1] {
+            var u = t
+            u[position] ^= 0x01
+            #expect(cache.lookup(u, now: Self.now) == nil, "byte \(position)")
+        }
+        #expect(cache.lookup(Array(t.dropLast()), now: Self.now) == nil)
+        #expect(cache.lookup(t + [0x41], now: Self.now) == nil)
+    }
+
+    @Test("eviction keeps the cache bounded (oldest first)")
+    func eviction() throws {
+        let cache = VerifiedTokenCache(capacity: 4)
+        var tokens = [[UInt8]]()
+        for i in 0..<10 {
+            let (t, v) = try make(i)
+            tokens.append(t)
+            cache.insert(t, v, now: Self.now)
+            #expect(cache.count <= 4)
+        }
+        #expect(cache.count == 4)
+        for i in 0..<6 { #expect(cache.lookup(tokens[i], now: Self.now) == nil) }
+        for i in 6..<10 { #expect(cache.lookup(tokens[i], now: Self.now) != nil) }
+        cache.removeAll()
+        #expect(cache.count == 0)
+        #expect(cache.lookup(tokens[9], now: Self.now) == nil)
+    }
+}
