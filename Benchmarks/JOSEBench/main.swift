@@ -1,1 +1,2 @@
-print("placeholder")
+// One call into a nonisolated function (closures written here would be main-actor isolated).
+JOSEBench.run(arguments: CommandLine.arguments)

@@ -4,37 +4,48 @@
 /// raw JSON text (``rawValue(_:)``) or, for strings, unescaped (``string(_:)``).
 /// Times are seconds since the Unix epoch (NumericDate, RFC 7519 §2), integer or fractional.
 public struct Claims: Sendable, Equatable {
-    /// `iss` (RFC 7519 §4.1.1).
-    public internal(set) var iss: String?
-    /// `sub` (RFC 7519 §4.1.2).
-    public internal(set) var sub: String?
-    /// `aud` (RFC 7519 §4.1.3): a single string is returned as a one-element array.
-    public internal(set) var aud: [String] = []
-    /// `exp` (RFC 7519 §4.1.4).
-    public internal(set) var exp: Double?
-    /// `nbf` (RFC 7519 §4.1.5).
-    public internal(set) var nbf: Double?
-    /// `iat` (RFC 7519 §4.1.6).
-    public internal(set) var iat: Double?
-    /// `jti` (RFC 7519 §4.1.7).
-    public internal(set) var jti: String?
-    /// `sid`: the session (refresh-token family) id (OpenID Connect Front-Channel Logout §3).
-    public internal(set) var sid: String?
-    /// `scope`: space-separated (RFC 8693 §4.2, RFC 9068 §2.2.3).
-    public internal(set) var scope: String?
-    /// `roles` (RFC 9068 §2.2.3.1, RFC 7643 §4.1.2): an array of strings, or one string.
-    public internal(set) var roles: [String] = []
-    /// `typ` as a claim, if present (distinct from the header `typ`).
-    public internal(set) var typ: String?
+    /// Immutable storage: copying `Claims` (or a ``VerifiedJWS``) costs one reference count.
+    final class Storage: Sendable {
+        let iss: String?, sub: String?, aud: [String], exp: Double?, nbf: Double?, iat: Double?
+        let jti: String?, sid: String?, scope: String?, roles: [String], typ: String?
+        let json: [UInt8]
+        let members: [JSONMember]
 
-    /// The claims JSON exactly as signed.
-    public let json: [UInt8]
-    let members: [JSONMember]
-
-    init(json: [UInt8], members: [JSONMember]) {
-        self.json = json
-        self.members = members
+        init(_ b: ClaimsScanner.Fields, json: [UInt8], members: [JSONMember]) {
+            iss = b.iss; sub = b.sub; aud = b.aud; exp = b.exp; nbf = b.nbf; iat = b.iat
+            jti = b.jti; sid = b.sid; scope = b.scope; roles = b.roles; typ = b.typ
+            self.json = json
+            self.members = members
+        }
     }
+
+    let storage: Storage
+
+    /// `iss` (RFC 7519 §4.1.1).
+    public var iss: String? { storage.iss }
+    /// `sub` (RFC 7519 §4.1.2).
+    public var sub: String? { storage.sub }
+    /// `aud` (RFC 7519 §4.1.3): a single string is returned as a one-element array.
+    public var aud: [String] { storage.aud }
+    /// `exp` (RFC 7519 §4.1.4).
+    public var exp: Double? { storage.exp }
+    /// `nbf` (RFC 7519 §4.1.5).
+    public var nbf: Double? { storage.nbf }
+    /// `iat` (RFC 7519 §4.1.6).
+    public var iat: Double? { storage.iat }
+    /// `jti` (RFC 7519 §4.1.7).
+    public var jti: String? { storage.jti }
+    /// `sid`: the session (refresh-token family) id (OpenID Connect Front-Channel Logout §3).
+    public var sid: String? { storage.sid }
+    /// `scope`: space-separated (RFC 8693 §4.2, RFC 9068 §2.2.3).
+    public var scope: String? { storage.scope }
+    /// `roles` (RFC 9068 §2.2.3.1, RFC 7643 §4.1.2): an array of strings, or one string.
+    public var roles: [String] { storage.roles }
+    /// `typ` as a claim, if present (distinct from the header `typ`).
+    public var typ: String? { storage.typ }
+    /// The claims JSON exactly as signed.
+    public var json: [UInt8] { storage.json }
+    var members: [JSONMember] { storage.members }
 
     /// `scope` split on spaces (RFC 6749 §3.3), empty entries dropped.
     public var scopes: [Substring] {
@@ -97,5 +108,5 @@ public struct Claims: Sendable, Equatable {
         return String(decoding: json[Int(m.valueStart)..<Int(m.valueEnd)], as: UTF8.self)
     }
 
-    public static func == (a: Claims, b: Claims) -> Bool { a.json == b.json }
+    public static func == (a: Claims, b: Claims) -> Bool { a.storage === b.storage || a.json == b.json }
 }

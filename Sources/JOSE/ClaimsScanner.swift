@@ -8,6 +8,12 @@ public enum ClaimsScanner {
     /// Default maximum nesting depth of claims JSON.
     public static let defaultMaxDepth = 16
 
+    /// The registered claims while scanning.
+    struct Fields {
+        var iss: String?, sub: String?, aud: [String] = [], exp: Double?, nbf: Double?, iat: Double?
+        var jti: String?, sid: String?, scope: String?, roles: [String] = [], typ: String?
+    }
+
     /// Scans `json` into ``Claims``.
     /// - Throws: ``JOSEError/malformed(_:)`` for invalid JSON, ``JOSEError/invalidClaim(_:)`` for a
     ///   registered claim of the wrong type.
@@ -18,16 +24,16 @@ public enum ClaimsScanner {
         do {
             claims = try json.withBytes { (b) throws(JOSEError) -> Claims in
                 try JSONScanner.scanObject(b, maxDepth: maxDepth, members: &members)
-                var c = Claims(json: json, members: members)
-                try fill(&c, b.baseAddress!.assumingMemoryBound(to: UInt8.self))
-                return c
+                var f = Fields()
+                try fill(&f, members, b.baseAddress!.assumingMemoryBound(to: UInt8.self))
+                return Claims(storage: Claims.Storage(f, json: json, members: members))
             }
         }
         return claims
     }
 
-    private static func fill(_ c: inout Claims, _ p: UnsafePointer<UInt8>) throws(JOSEError) {
-        for m in c.members where !m.nameEscaped {
+    private static func fill(_ c: inout Fields, _ members: [JSONMember], _ p: UnsafePointer<UInt8>) throws(JOSEError) {
+        for m in members where !m.nameEscaped {
             let s = Int(m.nameStart)
             let len = Int(m.nameEnd) - s
             guard len == 3 || len == 4 || len == 5 else { continue }
@@ -55,7 +61,7 @@ public enum ClaimsScanner {
             }
         }
         // A registered name written with escapes ("\u0065xp") is rare; resolve it the slow way.
-        for m in c.members where m.nameEscaped {
+        for m in members where m.nameEscaped {
             let name = String(decoding: JSONScanner.unescape(p, Int(m.nameStart), Int(m.nameEnd)), as: UTF8.self)
             switch name {
             case "iss": c.iss = try string(m, p, "iss")

@@ -10,11 +10,18 @@
 /// Not thread-safe by design: keep one per event-loop thread. Only insert tokens that
 /// passed verification *and* the claim rules; revocation must still be checked on a hit.
 public final class VerifiedTokenCache {
-    private struct Entry {
-        var hash: Int
-        var token: [UInt8]
-        var value: VerifiedJWS
-        var expiresAt: Double
+    private final class Entry {
+        let hash: Int
+        let token: [UInt8]
+        let value: VerifiedJWS
+        let expiresAt: Double
+
+        init(hash: Int, token: [UInt8], value: VerifiedJWS, expiresAt: Double) {
+            self.hash = hash
+            self.token = token
+            self.value = value
+            self.expiresAt = expiresAt
+        }
     }
 
     public let capacity: Int
