@@ -72,6 +72,6 @@ struct PasswordHashTests {
         let clock = ContinuousClock()
         let verify = clock.measure { _ = PasswordHash.verify(password: "pw", against: h) }
         let burn = clock.measure { PasswordHash.burnTime(password: Array("pw".utf8), like: h) }
-        #expect(burn > verify / 3 && burn < verify * 3, "verify \(verify), burn \(burn)")
+        #expect(burn > verify / 5 && burn < verify * 5, "verify \(verify), burn \(burn)")
     }
 }
