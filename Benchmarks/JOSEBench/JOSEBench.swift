@@ -41,7 +41,8 @@ enum JOSEBench {
         Array(
             ("{\"iss\":\"https://auth.example.com\",\"sub\":\"user-4711\",\"aud\":\"api\",\"exp\":4102444800,"
                 + "\"iat\":1700000000,\"nbf\":1700000000,\"jti\":\"01HF8Z3Q7X9K\(i)\",\"sid\":\"fam-4f9c2a7e\","
-                + "\"scope\":\"read write\",\"roles\":[\"admin\"],\"tenant\":\"acme\"}").utf8)
+                + "\"scope\":\"read write\",\"roles\":[\"admin\"],\"tenant\":\"acme\"}").utf8
+        )
     }
 
     static func run(arguments: [String]) {
@@ -74,17 +75,22 @@ enum JOSEBench {
         let hsKeys = try JWSKeySet(verificationKeys: [], signingKey: hs256)
 
         func verifyCase(_ name: String, _ makeKey: @escaping () throws -> JWSKey, batch: Int) {
-            cases.append((name, batch, {
-                let key = try makeKey()
-                let keys = try JWSKeySet(verificationKeys: [], signingKey: key)
-                let token = try keys.sign(payload: payload)
-                let allowed: JWSAlgorithmSet = [key.algorithm]
-                if name == "HS256-verify" { print("INFO HS256 token bytes: \(token.count)") }
-                return {
-                    let v = token.withUnsafeBytes { try? keys.verify(token: $0, allowedAlgorithms: allowed) }
-                    sink += v?.claims.exp ?? -1
-                }
-            }))
+            cases.append(
+                (
+                    name, batch,
+                    {
+                        let key = try makeKey()
+                        let keys = try JWSKeySet(verificationKeys: [], signingKey: key)
+                        let token = try keys.sign(payload: payload)
+                        let allowed: JWSAlgorithmSet = [key.algorithm]
+                        if name == "HS256-verify" { print("INFO HS256 token bytes: \(token.count)") }
+                        return {
+                            let v = token.withUnsafeBytes { try? keys.verify(token: $0, allowedAlgorithms: allowed) }
+                            sink += v?.claims.exp ?? -1
+                        }
+                    }
+                )
+            )
         }
 
         verifyCase("HS256-verify", { hs256 }, batch: 1000)
@@ -95,46 +101,75 @@ enum JOSEBench {
 
         // Signing (login/refresh path).
         cases.append(("HS256-sign", 1000, { { sink += Double((try? hsKeys.sign(payload: payload))?.count ?? 0) } }))
-        cases.append(("ES256-sign", 100, {
-            let esKeys = try JWSKeySet(verificationKeys: [], signingKey: JWSKey.generate(algorithm: .es256, kid: "es"))
-            return { sink += Double((try? esKeys.sign(payload: payload))?.count ?? 0) }
-        }))
+        cases.append(
+            (
+                "ES256-sign", 100,
+                {
+                    let esKeys = try JWSKeySet(
+                        verificationKeys: [],
+                        signingKey: JWSKey.generate(algorithm: .es256, kid: "es")
+                    )
+                    return { sink += Double((try? esKeys.sign(payload: payload))?.count ?? 0) }
+                }
+            )
+        )
 
         // Full access-token check: signature + claim rules.
-        cases.append(("HS256-verify+claims", 1000, {
-            let verifier = AccessTokenVerifier(
-                keys: hsKeys, allowedAlgorithms: [.hs256],
-                rules: ClaimRules(issuer: "https://auth.example.com", audience: "api", requireAccessTokenType: true))
-            let hsToken = try hsKeys.sign(payload: payload)
-            return {
-                let v = hsToken.withUnsafeBytes { try? verifier.verify(token: $0, now: 1_700_000_100) }
-                sink += v?.claims.exp ?? -1
-            }
-        }))
+        cases.append(
+            (
+                "HS256-verify+claims", 1000,
+                {
+                    let verifier = AccessTokenVerifier(
+                        keys: hsKeys,
+                        allowedAlgorithms: [.hs256],
+                        rules: ClaimRules(
+                            issuer: "https://auth.example.com",
+                            audience: "api",
+                            requireAccessTokenType: true
+                        )
+                    )
+                    let hsToken = try hsKeys.sign(payload: payload)
+                    return {
+                        let v = hsToken.withUnsafeBytes { try? verifier.verify(token: $0, now: 1_700_000_100) }
+                        sink += v?.claims.exp ?? -1
+                    }
+                }
+            )
+        )
 
         // Pieces.
         cases.append(("claims-scan", 1000, { { sink += (try? ClaimsScanner.scan(payload))?.exp ?? -1 } }))
-        cases.append(("base64url-decode", 1000, {
-            let segment = Base64URL.encode(payload)
-            return { sink += Double((try? Base64URL.decode(segment))?.count ?? 0) }
-        }))
+        cases.append(
+            (
+                "base64url-decode", 1000,
+                {
+                    let segment = Base64URL.encode(payload)
+                    return { sink += Double((try? Base64URL.decode(segment))?.count ?? 0) }
+                }
+            )
+        )
 
         // Verified-token cache: 1024 distinct tokens, looked up round-robin.
-        cases.append(("cache-hit", 1000, {
-            let cache = VerifiedTokenCache(capacity: 4096)
-            var tokens = [[UInt8]]()
-            for n in 0..<1024 {
-                let t = try hsKeys.sign(payload: claims(n))
-                cache.insert(t, try hsKeys.verify(token: t, allowedAlgorithms: [.hs256]), now: 1_700_000_100)
-                tokens.append(t)
-            }
-            var k = 0
-            return {
-                let v = tokens[k].withUnsafeBytes { cache.lookup($0, now: 1_700_000_100) }
-                k = (k + 1) & 1023
-                sink += v?.claims.exp ?? -1
-            }
-        }))
+        cases.append(
+            (
+                "cache-hit", 1000,
+                {
+                    let cache = VerifiedTokenCache(capacity: 4096)
+                    var tokens = [[UInt8]]()
+                    for n in 0..<1024 {
+                        let t = try hsKeys.sign(payload: claims(n))
+                        cache.insert(t, try hsKeys.verify(token: t, allowedAlgorithms: [.hs256]), now: 1_700_000_100)
+                        tokens.append(t)
+                    }
+                    var k = 0
+                    return {
+                        let v = tokens[k].withUnsafeBytes { cache.lookup($0, now: 1_700_000_100) }
+                        k = (k + 1) & 1023
+                        sink += v?.claims.exp ?? -1
+                    }
+                }
+            )
+        )
 
         for (name, batch, setup) in cases where only == nil || only!.contains(name) {
             let body = try setup()

@@ -21,8 +21,12 @@ public struct ClaimRules: Sendable, Hashable {
     public var acceptExpired: Bool
 
     public init(
-        issuer: String? = nil, audience: String? = nil, leeway: Double = 30, requireExpiration: Bool = true,
-        requireAccessTokenType: Bool = true, acceptExpired: Bool = false
+        issuer: String? = nil,
+        audience: String? = nil,
+        leeway: Double = 30,
+        requireExpiration: Bool = true,
+        requireAccessTokenType: Bool = true,
+        acceptExpired: Bool = false
     ) {
         self.issuer = issuer
         self.audience = audience
@@ -93,7 +97,8 @@ public struct AccessTokenVerifier: Sendable {
     public var limits: JWSLimits
     public var validator: ClaimValidator
 
-    public init(keys: JWSKeySet, allowedAlgorithms: JWSAlgorithmSet, limits: JWSLimits = JWSLimits(), rules: ClaimRules) {
+    public init(keys: JWSKeySet, allowedAlgorithms: JWSAlgorithmSet, limits: JWSLimits = JWSLimits(), rules: ClaimRules)
+    {
         self.keys = keys
         self.allowedAlgorithms = allowedAlgorithms
         self.limits = limits

@@ -56,7 +56,9 @@ public struct Claims: Sendable, Equatable {
     /// Names of all top-level claims, in document order.
     public var names: [String] {
         json.withUnsafeBufferPointer { b in
-            members.map { JSONScanner.string(b.baseAddress!, Int($0.nameStart), Int($0.nameEnd), escaped: $0.nameEscaped) }
+            members.map {
+                JSONScanner.string(b.baseAddress!, Int($0.nameStart), Int($0.nameEnd), escaped: $0.nameEscaped)
+            }
         }
     }
 
@@ -68,9 +70,11 @@ public struct Claims: Sendable, Equatable {
                 let s = Int(m.nameStart), e = Int(m.nameEnd)
                 if m.nameEscaped {
                     if JSONScanner.unescape(p, s, e) == key { return m }
-                } else if e - s == key.count, key.withUnsafeBufferPointer({ k in
-                    (0..<key.count).allSatisfy { p[s + $0] == k[$0] }
-                }) {
+                } else if e - s == key.count,
+                    key.withUnsafeBufferPointer({ k in
+                        (0..<key.count).allSatisfy { p[s + $0] == k[$0] }
+                    })
+                {
                     return m
                 }
             }
@@ -98,7 +102,9 @@ public struct Claims: Sendable, Equatable {
     /// A top-level number claim; nil if absent or not a number.
     public func number(_ name: String) -> Double? {
         guard let m = member(name), m.kind == .number else { return nil }
-        return json.withUnsafeBufferPointer { b in JSONScanner.double(b.baseAddress!, Int(m.valueStart), Int(m.valueEnd)) }
+        return json.withUnsafeBufferPointer { b in
+            JSONScanner.double(b.baseAddress!, Int(m.valueStart), Int(m.valueEnd))
+        }
     }
 
     /// A top-level claim for an HTTP header: strings unescaped, other values as their JSON text.

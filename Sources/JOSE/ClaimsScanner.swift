@@ -93,7 +93,9 @@ public enum ClaimsScanner {
     }
 
     private static func stringOrArray(
-        _ m: JSONMember, _ p: UnsafePointer<UInt8>, _ name: String
+        _ m: JSONMember,
+        _ p: UnsafePointer<UInt8>,
+        _ name: String
     ) throws(JOSEError) -> [String] {
         switch m.kind {
         case .string:

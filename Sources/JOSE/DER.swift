@@ -48,10 +48,27 @@ enum DER {
     }
 
     /// RSAPrivateKey (RFC 8017 A.1.2), two-prime.
-    static func rsaPrivateKey(_ n: [UInt8], _ e: [UInt8], _ d: [UInt8], _ p: [UInt8], _ q: [UInt8],
-                              _ dp: [UInt8], _ dq: [UInt8], _ qi: [UInt8]) -> [UInt8] {
-        sequence(integer(0), integer(unsigned: n), integer(unsigned: e), integer(unsigned: d), integer(unsigned: p),
-                 integer(unsigned: q), integer(unsigned: dp), integer(unsigned: dq), integer(unsigned: qi))
+    static func rsaPrivateKey(
+        _ n: [UInt8],
+        _ e: [UInt8],
+        _ d: [UInt8],
+        _ p: [UInt8],
+        _ q: [UInt8],
+        _ dp: [UInt8],
+        _ dq: [UInt8],
+        _ qi: [UInt8]
+    ) -> [UInt8] {
+        sequence(
+            integer(0),
+            integer(unsigned: n),
+            integer(unsigned: e),
+            integer(unsigned: d),
+            integer(unsigned: p),
+            integer(unsigned: q),
+            integer(unsigned: dp),
+            integer(unsigned: dq),
+            integer(unsigned: qi)
+        )
     }
 
     /// SubjectPublicKeyInfo for an EC key (RFC 5480 §2) from an uncompressed point.

@@ -12,7 +12,12 @@ enum JWK {
             let name = JSONScanner.string(p, Int(m.nameStart), Int(m.nameEnd), escaped: m.nameEscaped)
             if name == "oth" { throw .invalidKey("multi-prime RSA keys are not supported") }
             if m.kind == .string {
-                strings[name] = JSONScanner.string(p, Int(m.valueStart) + 1, Int(m.valueEnd) - 1, escaped: m.valueEscaped)
+                strings[name] = JSONScanner.string(
+                    p,
+                    Int(m.valueStart) + 1,
+                    Int(m.valueEnd) - 1,
+                    escaped: m.valueEscaped
+                )
             } else if ["kty", "kid", "alg", "use", "crv", "n", "e", "x", "y", "d", "k", "p", "q", "dp", "dq", "qi"]
                 .contains(name)
             {
@@ -78,8 +83,15 @@ enum JWK {
             var der: [UInt8]
             if isPrivate {
                 der = DER.rsaPrivateKey(
-                    n, e, try b64(s, "d"), try b64(s, "p"), try b64(s, "q"), try b64(s, "dp"), try b64(s, "dq"),
-                    try b64(s, "qi"))
+                    n,
+                    e,
+                    try b64(s, "d"),
+                    try b64(s, "p"),
+                    try b64(s, "q"),
+                    try b64(s, "dp"),
+                    try b64(s, "dq"),
+                    try b64(s, "qi")
+                )
             } else {
                 der = DER.rsaPublicKey(n: n, e: e)
             }
@@ -120,7 +132,12 @@ enum JWK {
         }
     }
 
-    private static func load(_ der: [UInt8], isPrivate: Bool, alg: JWSAlgorithm?, kid: String?) throws(JOSEError) -> JWSKey {
+    private static func load(
+        _ der: [UInt8],
+        isPrivate: Bool,
+        alg: JWSAlgorithm?,
+        kid: String?
+    ) throws(JOSEError) -> JWSKey {
         let k = try der.withBytes { (b) throws(JOSEError) in try EVPKey.decode(b, pem: false) }
         if isPrivate {
             guard k.isPrivate, k.pairwiseCheck() else { throw .invalidKey("JWK private and public parts disagree") }
@@ -190,7 +207,11 @@ extension JWSKey {
     /// - Parameters:
     ///   - algorithm: overrides a missing `alg` (defaults as for ``pem(_:algorithm:kid:)``; HS256 for oct).
     ///   - kid: overrides the JWK's `kid`; without either, the RFC 7638 thumbprint (oct keys need one).
-    public static func jwk(_ json: [UInt8], algorithm: JWSAlgorithm? = nil, kid: String? = nil) throws(JOSEError) -> JWSKey {
+    public static func jwk(
+        _ json: [UInt8],
+        algorithm: JWSAlgorithm? = nil,
+        kid: String? = nil
+    ) throws(JOSEError) -> JWSKey {
         try json.withBytes { (b) throws(JOSEError) in try JWK.key(json: b, algorithm: algorithm, kid: kid) }
     }
 

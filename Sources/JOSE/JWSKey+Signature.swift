@@ -8,7 +8,9 @@ extension JWSKey {
     /// size; ECDSA: 2 × coordinate; EdDSA: 64), and ECDSA r or s outside [1, n−1].
     /// HMAC tags are compared in constant time.
     public func verifySignature(
-        _ signature: UnsafeRawBufferPointer, input: UnsafeRawBufferPointer, algorithm: JWSAlgorithm
+        _ signature: UnsafeRawBufferPointer,
+        input: UnsafeRawBufferPointer,
+        algorithm: JWSAlgorithm
     ) -> Bool {
         guard accepts(algorithm), signature.count == signatureLength(algorithm) else { return false }
         switch material {
@@ -30,7 +32,9 @@ extension JWSKey {
 
     /// Verifies a JWS signature given as bytes.
     public func verifySignature(_ signature: [UInt8], input: [UInt8], algorithm: JWSAlgorithm) -> Bool {
-        signature.withUnsafeBytes { s in input.withUnsafeBytes { i in verifySignature(s, input: i, algorithm: algorithm) } }
+        signature.withUnsafeBytes { s in
+            input.withUnsafeBytes { i in verifySignature(s, input: i, algorithm: algorithm) }
+        }
     }
 
     /// Signs `input` and returns the JWS signature (RFC 7515 §5.1 step 5): for ES*, raw r ‖ s
@@ -65,7 +69,9 @@ extension JWSKey {
         let header = JWSHeader(algorithm: algorithm, kid: kid, typ: typ).json()
         var out = [UInt8]()
         let sigLength = Base64URL.encodedLength(signatureLength(algorithm))
-        out.reserveCapacity(Base64URL.encodedLength(header.count) + Base64URL.encodedLength(payload.count) + sigLength + 2)
+        out.reserveCapacity(
+            Base64URL.encodedLength(header.count) + Base64URL.encodedLength(payload.count) + sigLength + 2
+        )
         Base64URL.append(header, to: &out)
         out.append(UInt8(ascii: "."))
         Base64URL.append(payload, to: &out)

@@ -69,7 +69,8 @@ public struct JWSKey: Sendable {
     /// An HMAC key (RFC 7518 §3.2) from secret bytes the caller read from a file or the environment.
     /// - Throws: ``JOSEError/invalidKey(_:)`` if the secret is shorter than the hash output
     ///   (32, 48 or 64 bytes for HS256, HS384, HS512; RFC 7518 §3.2).
-    public static func hmac(secret: [UInt8], algorithm: JWSAlgorithm = .hs256, kid: String) throws(JOSEError) -> JWSKey {
+    public static func hmac(secret: [UInt8], algorithm: JWSAlgorithm = .hs256, kid: String) throws(JOSEError) -> JWSKey
+    {
         guard algorithm.family == .hmac else { throw .keyAlgorithmMismatch }
         guard secret.count >= algorithm.hashLength else {
             throw .invalidKey("HMAC secret shorter than the hash output")
@@ -85,13 +86,21 @@ public struct JWSKey: Sendable {
     /// - Parameters:
     ///   - algorithm: defaults to ES256/ES384/ES512 by curve, EdDSA for Ed25519, RS256 for RSA.
     ///   - kid: defaults to the RFC 7638 thumbprint of the public key.
-    public static func pem(_ pem: [UInt8], algorithm: JWSAlgorithm? = nil, kid: String? = nil) throws(JOSEError) -> JWSKey {
+    public static func pem(
+        _ pem: [UInt8],
+        algorithm: JWSAlgorithm? = nil,
+        kid: String? = nil
+    ) throws(JOSEError) -> JWSKey {
         let k = try pem.withBytes { (b) throws(JOSEError) in try EVPKey.decode(b, pem: true) }
         return try asymmetric(k, algorithm: algorithm, kid: kid)
     }
 
     /// A key from DER: PKCS#8, SubjectPublicKeyInfo, PKCS#1 or SEC1. See ``pem(_:algorithm:kid:)``.
-    public static func der(_ der: [UInt8], algorithm: JWSAlgorithm? = nil, kid: String? = nil) throws(JOSEError) -> JWSKey {
+    public static func der(
+        _ der: [UInt8],
+        algorithm: JWSAlgorithm? = nil,
+        kid: String? = nil
+    ) throws(JOSEError) -> JWSKey {
         let k = try der.withBytes { (b) throws(JOSEError) in try EVPKey.decode(b, pem: false) }
         return try asymmetric(k, algorithm: algorithm, kid: kid)
     }
@@ -116,7 +125,11 @@ public struct JWSKey: Sendable {
 
     /// Generates a new private key for an asymmetric `algorithm` (RSA of `rsaBits` bits for
     /// RS*/PS*, the curve of ES*, Ed25519 for EdDSA). For HS* use ``generateHMACSecret(for:)``.
-    public static func generate(algorithm: JWSAlgorithm, kid: String? = nil, rsaBits: Int = 2048) throws(JOSEError) -> JWSKey {
+    public static func generate(
+        algorithm: JWSAlgorithm,
+        kid: String? = nil,
+        rsaBits: Int = 2048
+    ) throws(JOSEError) -> JWSKey {
         let shape: AsymmetricShape
         switch algorithm.family {
         case .hmac: throw .invalidKey("use generateHMACSecret for HMAC")

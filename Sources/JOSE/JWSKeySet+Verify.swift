@@ -15,7 +15,9 @@ extension JWSKeySet {
     ///
     /// - Parameter token: the token bytes (e.g. a slice of the request buffer).
     public func verify(
-        token: UnsafeRawBufferPointer, allowedAlgorithms: JWSAlgorithmSet, limits: JWSLimits = JWSLimits()
+        token: UnsafeRawBufferPointer,
+        allowedAlgorithms: JWSAlgorithmSet,
+        limits: JWSLimits = JWSLimits()
     ) throws(JOSEError) -> VerifiedJWS {
         let (header, payload, kid) = try verifyCompact(token, allowedAlgorithms, limits)
         let claims = try ClaimsScanner.scan(payload, maxDepth: limits.maxDepth)
@@ -26,7 +28,9 @@ extension JWSKeySet {
     /// as ``verify(token:allowedAlgorithms:limits:)-(UnsafeRawBufferPointer,_,_)`` but the
     /// payload is returned as bytes, unscanned.
     public func verifyJWS(
-        token: UnsafeRawBufferPointer, allowedAlgorithms: JWSAlgorithmSet, limits: JWSLimits = JWSLimits()
+        token: UnsafeRawBufferPointer,
+        allowedAlgorithms: JWSAlgorithmSet,
+        limits: JWSLimits = JWSLimits()
     ) throws(JOSEError) -> (header: JWSHeader, payload: [UInt8]) {
         let (header, payload, _) = try verifyCompact(token, allowedAlgorithms, limits)
         return (header, payload)
@@ -34,13 +38,19 @@ extension JWSKeySet {
 
     /// Verifies a compact JWS given as bytes; the payload need not be JSON.
     public func verifyJWS(
-        token: [UInt8], allowedAlgorithms: JWSAlgorithmSet, limits: JWSLimits = JWSLimits()
+        token: [UInt8],
+        allowedAlgorithms: JWSAlgorithmSet,
+        limits: JWSLimits = JWSLimits()
     ) throws(JOSEError) -> (header: JWSHeader, payload: [UInt8]) {
-        try token.withBytes { (b) throws(JOSEError) in try verifyJWS(token: b, allowedAlgorithms: allowedAlgorithms, limits: limits) }
+        try token.withBytes { (b) throws(JOSEError) in
+            try verifyJWS(token: b, allowedAlgorithms: allowedAlgorithms, limits: limits)
+        }
     }
 
     private func verifyCompact(
-        _ token: UnsafeRawBufferPointer, _ allowedAlgorithms: JWSAlgorithmSet, _ limits: JWSLimits
+        _ token: UnsafeRawBufferPointer,
+        _ allowedAlgorithms: JWSAlgorithmSet,
+        _ limits: JWSLimits
     ) throws(JOSEError) -> (JWSHeader, [UInt8], String) {
         let n = token.count
         guard n <= limits.maxTokenBytes else { throw .tooLarge("token") }
@@ -62,7 +72,10 @@ extension JWSKeySet {
             guard let w = Base64URL.decode(UnsafeRawBufferPointer(start: base, count: h), into: buf.baseAddress!) else {
                 throw .malformed("base64url")
             }
-            return try JWSHeader.parse(UnsafeRawBufferPointer(start: buf.baseAddress, count: w), maxDepth: limits.maxDepth)
+            return try JWSHeader.parse(
+                UnsafeRawBufferPointer(start: buf.baseAddress, count: w),
+                maxDepth: limits.maxDepth
+            )
         }
         let alg = header.algorithm
         guard allowedAlgorithms.contains(alg) else { throw .algorithmNotAllowed }
@@ -81,19 +94,25 @@ extension JWSKeySet {
         guard sigChars == Base64URL.encodedLength(sigLength) else { throw .badSignature }
         let good = try withUnsafeTemporaryAllocation(of: UInt8.self, capacity: max(sigLength, 1)) {
             (buf) throws(JOSEError) -> Bool in
-            guard Base64URL.decode(UnsafeRawBufferPointer(start: base + d2 + 1, count: sigChars), into: buf.baseAddress!)
-                != nil
+            guard
+                Base64URL.decode(UnsafeRawBufferPointer(start: base + d2 + 1, count: sigChars), into: buf.baseAddress!)
+                    != nil
             else { throw .malformed("base64url") }
             return key.verifySignature(
                 UnsafeRawBufferPointer(start: buf.baseAddress, count: sigLength),
-                input: UnsafeRawBufferPointer(start: base, count: d2), algorithm: alg)
+                input: UnsafeRawBufferPointer(start: base, count: d2),
+                algorithm: alg
+            )
         }
         guard good else { throw .badSignature }
 
         // Payload: decoded and scanned only once the signature holds.
         var ok = true
         let payload = [UInt8](unsafeUninitializedCapacity: payloadLength) { buf, count in
-            if let w = Base64URL.decode(UnsafeRawBufferPointer(start: base + h + 1, count: payloadChars), into: buf.baseAddress!) {
+            if let w = Base64URL.decode(
+                UnsafeRawBufferPointer(start: base + h + 1, count: payloadChars),
+                into: buf.baseAddress!
+            ) {
                 count = w
             } else {
                 ok = false
@@ -106,21 +125,31 @@ extension JWSKeySet {
 
     /// Verifies a token given as bytes.
     public func verify(
-        token: [UInt8], allowedAlgorithms: JWSAlgorithmSet, limits: JWSLimits = JWSLimits()
+        token: [UInt8],
+        allowedAlgorithms: JWSAlgorithmSet,
+        limits: JWSLimits = JWSLimits()
     ) throws(JOSEError) -> VerifiedJWS {
-        try token.withBytes { (b) throws(JOSEError) in try verify(token: b, allowedAlgorithms: allowedAlgorithms, limits: limits) }
+        try token.withBytes { (b) throws(JOSEError) in
+            try verify(token: b, allowedAlgorithms: allowedAlgorithms, limits: limits)
+        }
     }
 
     /// Verifies a token given as a slice of a larger buffer.
     public func verify(
-        token: ArraySlice<UInt8>, allowedAlgorithms: JWSAlgorithmSet, limits: JWSLimits = JWSLimits()
+        token: ArraySlice<UInt8>,
+        allowedAlgorithms: JWSAlgorithmSet,
+        limits: JWSLimits = JWSLimits()
     ) throws(JOSEError) -> VerifiedJWS {
-        try token.withBytes { (b) throws(JOSEError) in try verify(token: b, allowedAlgorithms: allowedAlgorithms, limits: limits) }
+        try token.withBytes { (b) throws(JOSEError) in
+            try verify(token: b, allowedAlgorithms: allowedAlgorithms, limits: limits)
+        }
     }
 
     /// Verifies a token given as a `String`.
     public func verify(
-        token: String, allowedAlgorithms: JWSAlgorithmSet, limits: JWSLimits = JWSLimits()
+        token: String,
+        allowedAlgorithms: JWSAlgorithmSet,
+        limits: JWSLimits = JWSLimits()
     ) throws(JOSEError) -> VerifiedJWS {
         try verify(token: Array(token.utf8), allowedAlgorithms: allowedAlgorithms, limits: limits)
     }

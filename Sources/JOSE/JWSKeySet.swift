@@ -57,7 +57,9 @@ public struct JWSKeySet: Sendable {
         w.beginObject()
         w.beginArray("keys")
         for k in keys {
-            if case .asymmetric(let e) = k.material { JWK.publicObject(e, kid: k.kid, algorithm: k.algorithm, into: &w) }
+            if case .asymmetric(let e) = k.material {
+                JWK.publicObject(e, kid: k.kid, algorithm: k.algorithm, into: &w)
+            }
         }
         w.endArray()
         w.endObject()
@@ -94,7 +96,8 @@ public struct JWSLimits: Sendable, Hashable {
     /// JSON nesting depth of header and claims (default 16).
     public var maxDepth: Int
 
-    public init(maxTokenBytes: Int = 8192, maxHeaderBytes: Int = 1024, maxPayloadBytes: Int = 4096, maxDepth: Int = 16) {
+    public init(maxTokenBytes: Int = 8192, maxHeaderBytes: Int = 1024, maxPayloadBytes: Int = 4096, maxDepth: Int = 16)
+    {
         self.maxTokenBytes = maxTokenBytes
         self.maxHeaderBytes = maxHeaderBytes
         self.maxPayloadBytes = maxPayloadBytes

@@ -60,8 +60,13 @@ public enum PasswordHash {
 
     /// Spends as long as verifying against a hash with `scheme` (for an unknown user).
     public static func burnTime(password: [UInt8], scheme: Scheme = defaultScheme) {
-        var derived = (try? derive(password, salt: [UInt8](repeating: 0x5A, count: saltLength), scheme: scheme,
-                                   length: hashLength)) ?? []
+        var derived =
+            (try? derive(
+                password,
+                salt: [UInt8](repeating: 0x5A, count: saltLength),
+                scheme: scheme,
+                length: hashLength
+            )) ?? []
         ConstantTime.wipe(&derived)
     }
 

@@ -12,8 +12,14 @@ struct AttackTests {
     func algNone(spelling: String) throws {
         let keys = try JWSKeySet(verificationKeys: [TestKeys.hs256])
         for sig: [UInt8] in [[], [1, 2, 3]] {
-            let token = try compact(header: #"{"alg":"\#(spelling)","typ":"at+jwt"}"#, payload: Self.claims, signature: sig)
-            expectError(.algorithmNone) { () throws(JOSEError) in try keys.verify(token: token, allowedAlgorithms: Self.all) }
+            let token = try compact(
+                header: #"{"alg":"\#(spelling)","typ":"at+jwt"}"#,
+                payload: Self.claims,
+                signature: sig
+            )
+            expectError(.algorithmNone) { () throws(JOSEError) in
+                try keys.verify(token: token, allowedAlgorithms: Self.all)
+            }
         }
         expectError(.algorithmNone) { () throws(JOSEError) in try JWSAlgorithm(name: "NoNe") }
         expectError(.unsupportedAlgorithm) { () throws(JOSEError) in try JWSAlgorithm(name: "hs256") }
@@ -29,7 +35,10 @@ struct AttackTests {
             for secret in [der, bytes(pem)] {
                 let forger = try JWSKey.hmac(secret: secret, algorithm: .hs256, kid: key.kid)
                 let withKid = try compact(
-                    header: #"{"alg":"HS256","kid":"\#(key.kid)","typ":"at+jwt"}"#, payload: Self.claims, sign: forger)
+                    header: #"{"alg":"HS256","kid":"\#(key.kid)","typ":"at+jwt"}"#,
+                    payload: Self.claims,
+                    sign: forger
+                )
                 let noKid = try compact(header: #"{"alg":"HS256","typ":"at+jwt"}"#, payload: Self.claims, sign: forger)
                 expectError(.keyAlgorithmMismatch) { () throws(JOSEError) in
                     try keys.verify(token: withKid, allowedAlgorithms: Self.all)
@@ -58,8 +67,13 @@ struct AttackTests {
             #expect(!key.accepts(alg), "\(key.kid) must not accept \(alg)")
             let keys = try JWSKeySet(verificationKeys: [key])
             let token = try compact(
-                header: #"{"alg":"\#(alg.name)","kid":"\#(key.kid)"}"#, payload: Self.claims, signature: [UInt8](repeating: 1, count: 64))
-            expectError(.keyAlgorithmMismatch) { () throws(JOSEError) in try keys.verify(token: token, allowedAlgorithms: Self.all) }
+                header: #"{"alg":"\#(alg.name)","kid":"\#(key.kid)"}"#,
+                payload: Self.claims,
+                signature: [UInt8](repeating: 1, count: 64)
+            )
+            expectError(.keyAlgorithmMismatch) { () throws(JOSEError) in
+                try keys.verify(token: token, allowedAlgorithms: Self.all)
+            }
             expectError(.keyAlgorithmMismatch) { () throws(JOSEError) in try key.sign([1, 2, 3], algorithm: alg) }
         }
         // Loading refuses mismatched algorithms too.
@@ -92,7 +106,9 @@ struct AttackTests {
         sig[42] = table[last | 1]
         if sig != parts[2] { variants.append(join([parts[0], parts[1], sig])) }
         // Whitespace and standard-alphabet characters.
-        variants.append(join([parts[0], parts[1], Array(parts[2].prefix(20)) + bytes(" ") + Array(parts[2].dropFirst(20))]))
+        variants.append(
+            join([parts[0], parts[1], Array(parts[2].prefix(20)) + bytes(" ") + Array(parts[2].dropFirst(20))])
+        )
         variants.append(join([parts[0], parts[1] + bytes("\n"), parts[2]]))
         var plus = parts[2]
         plus[5] = UInt8(ascii: "+")
@@ -101,9 +117,15 @@ struct AttackTests {
             #expect(throws: JOSEError.self) { try keys.verify(token: v, allowedAlgorithms: [.hs256]) }
         }
         // A padded signature has the wrong length for HS256: bad signature; padding elsewhere is malformed.
-        expectError(.badSignature) { () throws(JOSEError) in try keys.verify(token: variants[0], allowedAlgorithms: [.hs256]) }
-        expectError(.malformed("base64url")) { () throws(JOSEError) in try keys.verify(token: variants[1], allowedAlgorithms: [.hs256]) }
-        expectError(.malformed("base64url")) { () throws(JOSEError) in try keys.verify(token: variants[3], allowedAlgorithms: [.hs256]) }
+        expectError(.badSignature) { () throws(JOSEError) in
+            try keys.verify(token: variants[0], allowedAlgorithms: [.hs256])
+        }
+        expectError(.malformed("base64url")) { () throws(JOSEError) in
+            try keys.verify(token: variants[1], allowedAlgorithms: [.hs256])
+        }
+        expectError(.malformed("base64url")) { () throws(JOSEError) in
+            try keys.verify(token: variants[3], allowedAlgorithms: [.hs256])
+        }
         // Decoder alone.
         expectError(.malformed("base64url")) { () throws(JOSEError) in try Base64URL.decode("QQ==") }
         expectError(.malformed("base64url")) { () throws(JOSEError) in try Base64URL.decode("QR") }  // unused bits set
@@ -127,12 +149,15 @@ struct AttackTests {
         let bad: [(String, [UInt8])] = [
             ("r=0", zero + s), ("s=0", r + zero), ("r=s=0", zero + zero), ("r=n", n + s), ("s=n", r + n),
             ("r=n+1", nPlus1 + s), ("s=2^256-1", r + ones), ("63 bytes", Array(good.prefix(63))),
-            ("65 bytes", good + [0]), ("empty", []), ("DER", DER.ecdsaSignature(raw: good.withUnsafeBytes { UnsafeRawBufferPointer($0) })),
+            ("65 bytes", good + [0]), ("empty", []),
+            ("DER", DER.ecdsaSignature(raw: good.withUnsafeBytes { UnsafeRawBufferPointer($0) })),
         ]
         for (name, sig) in bad {
             #expect(!key.verifySignature(sig, input: input, algorithm: .es256), "\(name)")
             let token = input + [UInt8(ascii: ".")] + Base64URL.encode(sig)
-            expectError(.badSignature) { () throws(JOSEError) in try keys.verify(token: token, allowedAlgorithms: [.es256]) }
+            expectError(.badSignature) { () throws(JOSEError) in
+                try keys.verify(token: token, allowedAlgorithms: [.es256])
+            }
         }
         // The group order OpenSSL reports is the one from SEC 2.
         if case .asymmetric(let k) = key.material { #expect(k.ecOrder == n) }
@@ -153,11 +178,16 @@ struct AttackTests {
         }
     }
 
-    @Test("unknown or empty crit", arguments: [#""crit":["exp"],"exp":1"#, #""crit":[]"#, #""crit":["b64"],"b64":false"#])
+    @Test(
+        "unknown or empty crit",
+        arguments: [#""crit":["exp"],"exp":1"#, #""crit":[]"#, #""crit":["b64"],"b64":false"#]
+    )
     func crit(member: String) throws {
         let keys = try JWSKeySet(verificationKeys: [TestKeys.hs256])
         let token = try compact(header: #"{"alg":"HS256",\#(member)}"#, payload: Self.claims, sign: TestKeys.hs256)
-        expectError(.unsupportedCritical) { () throws(JOSEError) in try keys.verify(token: token, allowedAlgorithms: [.hs256]) }
+        expectError(.unsupportedCritical) { () throws(JOSEError) in
+            try keys.verify(token: token, allowedAlgorithms: [.hs256])
+        }
     }
 
     @Test("jku, x5u, jwk and x5c headers are ignored, never followed")
@@ -168,16 +198,25 @@ struct AttackTests {
         // Signed by the attacker with the key embedded in the header: no such kid here.
         let forged = try compact(
             header: #"{"alg":"ES256","kid":"evil","jwk":\#(embedded),"jku":"https://evil.example/jwks"}"#,
-            payload: Self.claims, sign: attacker)
+            payload: Self.claims,
+            sign: attacker
+        )
         expectError(.unknownKey) { () throws(JOSEError) in try keys.verify(token: forged, allowedAlgorithms: Self.all) }
         // With our kid but the attacker's signature: bad signature.
         let forged2 = try compact(
-            header: #"{"alg":"ES256","kid":"hs256-1","jwk":\#(embedded)}"#, payload: Self.claims, sign: attacker)
-        expectError(.keyAlgorithmMismatch) { () throws(JOSEError) in try keys.verify(token: forged2, allowedAlgorithms: Self.all) }
+            header: #"{"alg":"ES256","kid":"hs256-1","jwk":\#(embedded)}"#,
+            payload: Self.claims,
+            sign: attacker
+        )
+        expectError(.keyAlgorithmMismatch) { () throws(JOSEError) in
+            try keys.verify(token: forged2, allowedAlgorithms: Self.all)
+        }
         // A legitimate token carrying these headers still verifies (they are ignored).
         let legit = try compact(
             header: #"{"alg":"HS256","x5u":"https://evil.example/c","x5c":["AAAA"],"jku":"https://x"}"#,
-            payload: Self.claims, sign: TestKeys.hs256)
+            payload: Self.claims,
+            sign: TestKeys.hs256
+        )
         #expect(try keys.verify(token: legit, allowedAlgorithms: [.hs256]).claims.sid == "fam-4f9c2a7e1b3d")
     }
 
@@ -186,12 +225,21 @@ struct AttackTests {
         let keys = try JWSKeySet(verificationKeys: [TestKeys.hs256])
         let big = String(repeating: "x", count: 5000)
         let bigClaims = try compact(header: #"{"alg":"HS256"}"#, payload: #"{"a":"\#(big)"}"#, sign: TestKeys.hs256)
-        expectError(.tooLarge("claims")) { () throws(JOSEError) in try keys.verify(token: bigClaims, allowedAlgorithms: [.hs256]) }
-        let bigHeader = try compact(header: #"{"alg":"HS256","x":"\#(String(repeating: "y", count: 1100))"}"#,
-                                    payload: Self.claims, sign: TestKeys.hs256)
-        expectError(.tooLarge("header")) { () throws(JOSEError) in try keys.verify(token: bigHeader, allowedAlgorithms: [.hs256]) }
+        expectError(.tooLarge("claims")) { () throws(JOSEError) in
+            try keys.verify(token: bigClaims, allowedAlgorithms: [.hs256])
+        }
+        let bigHeader = try compact(
+            header: #"{"alg":"HS256","x":"\#(String(repeating: "y", count: 1100))"}"#,
+            payload: Self.claims,
+            sign: TestKeys.hs256
+        )
+        expectError(.tooLarge("header")) { () throws(JOSEError) in
+            try keys.verify(token: bigHeader, allowedAlgorithms: [.hs256])
+        }
         let huge = [UInt8](repeating: UInt8(ascii: "A"), count: 8193)
-        expectError(.tooLarge("token")) { () throws(JOSEError) in try keys.verify(token: huge, allowedAlgorithms: [.hs256]) }
+        expectError(.tooLarge("token")) { () throws(JOSEError) in
+            try keys.verify(token: huge, allowedAlgorithms: [.hs256])
+        }
         // Limits are configurable.
         let roomy = JWSLimits(maxTokenBytes: 16384, maxHeaderBytes: 2048, maxPayloadBytes: 8192)
         #expect(try keys.verify(token: bigClaims, allowedAlgorithms: [.hs256], limits: roomy).claims.string("a") == big)
@@ -205,14 +253,19 @@ struct AttackTests {
     @Test("duplicate member names in header and claims")
     func duplicates() throws {
         let keys = try JWSKeySet(verificationKeys: [TestKeys.hs256])
-        let headers = [#"{"alg":"HS256","alg":"none"}"#, #"{"alg":"HS256","kid":"a","kid":"b"}"#, #"{"alg":"HS256","\u0061lg":"HS256"}"#]
+        let headers = [
+            #"{"alg":"HS256","alg":"none"}"#, #"{"alg":"HS256","kid":"a","kid":"b"}"#,
+            #"{"alg":"HS256","\u0061lg":"HS256"}"#,
+        ]
         for h in headers {
             let token = try compact(header: h, payload: Self.claims, sign: TestKeys.hs256, algorithm: .hs256)
             expectError(.malformed("duplicate member name")) { () throws(JOSEError) in
                 try keys.verify(token: token, allowedAlgorithms: [.hs256])
             }
         }
-        let payloads = [#"{"sub":"a","sub":"b"}"#, #"{"sub":"a","s\u0075b":"b"}"#, #"{"x":{"a":1,"a":2}}"#, #"{"exp":1,"exp":2}"#]
+        let payloads = [
+            #"{"sub":"a","sub":"b"}"#, #"{"sub":"a","s\u0075b":"b"}"#, #"{"x":{"a":1,"a":2}}"#, #"{"exp":1,"exp":2}"#,
+        ]
         for p in payloads {
             let token = try compact(header: #"{"alg":"HS256"}"#, payload: p, sign: TestKeys.hs256)
             expectError(.malformed("duplicate member name")) { () throws(JOSEError) in
@@ -224,19 +277,30 @@ struct AttackTests {
     @Test("exp, nbf, iat as strings are refused", arguments: ["exp", "nbf", "iat"])
     func timeAsString(name: String) throws {
         let keys = try JWSKeySet(verificationKeys: [TestKeys.hs256])
-        let token = try compact(header: #"{"alg":"HS256"}"#, payload: #"{"sub":"a","\#(name)":"1700000000"}"#, sign: TestKeys.hs256)
-        expectError(.invalidClaim(name)) { () throws(JOSEError) in try keys.verify(token: token, allowedAlgorithms: [.hs256]) }
+        let token = try compact(
+            header: #"{"alg":"HS256"}"#,
+            payload: #"{"sub":"a","\#(name)":"1700000000"}"#,
+            sign: TestKeys.hs256
+        )
+        expectError(.invalidClaim(name)) { () throws(JOSEError) in
+            try keys.verify(token: token, allowedAlgorithms: [.hs256])
+        }
     }
 
     @Test("wrong segment counts, unknown kid, ambiguous keys")
     func structure() throws {
         let keys = try JWSKeySet(verificationKeys: [TestKeys.hs256])
         let good = try TestKeys.hs256.signCompact(payload: bytes(Self.claims))
-        for bad in [Array(good.prefix(while: { $0 != UInt8(ascii: ".") })), good + bytes(".x"), bytes(".."), [], bytes("a.b")] {
-            expectError(code: "malformed") { () throws(JOSEError) in try keys.verify(token: bad, allowedAlgorithms: [.hs256]) }
+        for bad in [
+            Array(good.prefix(while: { $0 != UInt8(ascii: ".") })), good + bytes(".x"), bytes(".."), [], bytes("a.b"),
+        ] {
+            expectError(code: "malformed") { () throws(JOSEError) in
+                try keys.verify(token: bad, allowedAlgorithms: [.hs256])
+            }
         }
         let unknown = try compact(header: #"{"alg":"HS256","kid":"nope"}"#, payload: Self.claims, sign: TestKeys.hs256)
-        expectError(.unknownKey) { () throws(JOSEError) in try keys.verify(token: unknown, allowedAlgorithms: [.hs256]) }
+        expectError(.unknownKey) { () throws(JOSEError) in try keys.verify(token: unknown, allowedAlgorithms: [.hs256])
+        }
         let other = try JWSKey.hmac(secret: [UInt8](repeating: 7, count: 32), kid: "hs256-2")
         let two = try JWSKeySet(verificationKeys: [TestKeys.hs256, other])
         let noKid = try compact(header: #"{"alg":"HS256"}"#, payload: Self.claims, sign: TestKeys.hs256)
@@ -244,11 +308,15 @@ struct AttackTests {
         // Header that is not an object, alg missing or not a string.
         for h in [#"["alg"]"#, #"{"typ":"JWT"}"#, #"{"alg":256}"#, #"{"alg":"HS256"} x"#] {
             let t = try compact(header: h, payload: Self.claims, signature: [1])
-            expectError(code: "malformed") { () throws(JOSEError) in try keys.verify(token: t, allowedAlgorithms: [.hs256]) }
+            expectError(code: "malformed") { () throws(JOSEError) in
+                try keys.verify(token: t, allowedAlgorithms: [.hs256])
+            }
         }
         // Duplicate kids with different keys are refused when the set is built.
         expectError(.invalidKey("duplicate kid")) { () throws(JOSEError) in
-            try JWSKeySet(verificationKeys: [TestKeys.hs256, try JWSKey.hmac(secret: [UInt8](repeating: 9, count: 32), kid: "hs256-1")])
+            try JWSKeySet(verificationKeys: [
+                TestKeys.hs256, try JWSKey.hmac(secret: [UInt8](repeating: 9, count: 32), kid: "hs256-1"),
+            ])
         }
     }
 }

@@ -12,8 +12,13 @@ struct ClaimValidatorTests {
         return try keys.verify(token: keys.sign(payload: bytes(claims), typ: typ), allowedAlgorithms: [.hs256])
     }
 
-    func claims(exp: Double? = now + 900, nbf: Double? = nil, iat: Double? = nil, iss: String = "https://auth.example.com",
-                aud: String = #"["api"]"#) -> String {
+    func claims(
+        exp: Double? = now + 900,
+        nbf: Double? = nil,
+        iat: Double? = nil,
+        iss: String = "https://auth.example.com",
+        aud: String = #"["api"]"#
+    ) -> String {
         var parts = [#""iss":"\#(iss)""#, #""aud":\#(aud)"#, #""sub":"u""#]
         if let exp { parts.append(#""exp":\#(exp)"#) }
         if let nbf { parts.append(#""nbf":\#(nbf)"#) }
@@ -49,7 +54,9 @@ struct ClaimValidatorTests {
     @Test("exp required for access tokens")
     func expRequired() throws {
         let t = try token(claims(exp: nil))
-        expectError(.missingClaim("exp")) { () throws(JOSEError) in try ClaimValidator(rules: Self.rules).validate(t, now: Self.now) }
+        expectError(.missingClaim("exp")) { () throws(JOSEError) in
+            try ClaimValidator(rules: Self.rules).validate(t, now: Self.now)
+        }
         var r = Self.rules
         r.requireExpiration = false
         try ClaimValidator(rules: r).validate(t, now: Self.now)
@@ -69,18 +76,29 @@ struct ClaimValidatorTests {
     @Test("iss and aud")
     func issAud() throws {
         let v = ClaimValidator(rules: Self.rules)
-        expectError(.issuerMismatch) { () throws(JOSEError) in try v.validate(token(claims(iss: "https://auth.example.com/")), now: Self.now) }
-        expectError(.audienceMismatch) { () throws(JOSEError) in try v.validate(token(claims(aud: #"["API","apis"]"#)), now: Self.now) }
+        expectError(.issuerMismatch) { () throws(JOSEError) in
+            try v.validate(token(claims(iss: "https://auth.example.com/")), now: Self.now)
+        }
+        expectError(.audienceMismatch) { () throws(JOSEError) in
+            try v.validate(token(claims(aud: #"["API","apis"]"#)), now: Self.now)
+        }
         try v.validate(token(claims(aud: #""api""#)), now: Self.now)
         try v.validate(token(claims(aud: #"["x","api"]"#)), now: Self.now)
-        expectError(.missingClaim("aud")) { () throws(JOSEError) in try v.validate(token(#"{"iss":"https://auth.example.com","exp":1800000000}"#), now: Self.now) }
-        expectError(.missingClaim("iss")) { () throws(JOSEError) in try v.validate(token(#"{"aud":"api","exp":1800000000}"#), now: Self.now) }
+        expectError(.missingClaim("aud")) { () throws(JOSEError) in
+            try v.validate(token(#"{"iss":"https://auth.example.com","exp":1800000000}"#), now: Self.now)
+        }
+        expectError(.missingClaim("iss")) { () throws(JOSEError) in
+            try v.validate(token(#"{"aud":"api","exp":1800000000}"#), now: Self.now)
+        }
     }
 
-    @Test("header typ must be at+jwt (any case) or application/at+jwt", arguments: [
-        ("at+jwt", true), ("AT+JWT", true), ("application/at+jwt", true), ("Application/AT+JWT", true),
-        ("JWT", false), ("at+jwt ", false), ("application/jwt", false), ("", false),
-    ])
+    @Test(
+        "header typ must be at+jwt (any case) or application/at+jwt",
+        arguments: [
+            ("at+jwt", true), ("AT+JWT", true), ("application/at+jwt", true), ("Application/AT+JWT", true),
+            ("JWT", false), ("at+jwt ", false), ("application/jwt", false), ("", false),
+        ]
+    )
     func typ(value: String, ok: Bool) throws {
         let v = ClaimValidator(rules: Self.rules)
         let t = try token(claims(), typ: value)
@@ -94,7 +112,9 @@ struct ClaimValidatorTests {
     @Test("missing typ is a mismatch unless not required")
     func noTyp() throws {
         let t = try token(claims(), typ: nil)
-        expectError(.typeMismatch) { () throws(JOSEError) in try ClaimValidator(rules: Self.rules).validate(t, now: Self.now) }
+        expectError(.typeMismatch) { () throws(JOSEError) in
+            try ClaimValidator(rules: Self.rules).validate(t, now: Self.now)
+        }
         var r = Self.rules
         r.requireAccessTokenType = false
         try ClaimValidator(rules: r).validate(t, now: Self.now)
@@ -110,4 +130,3 @@ struct ClaimValidatorTests {
         #expect(abs(ClaimValidator.currentTime() - Double(Int64(ClaimValidator.currentTime()))) < 1)
     }
 }
-

@@ -6,7 +6,9 @@ import Testing
 struct ClaimsTests {
     @Test("registered and extra claims")
     func registered() throws {
-        let c = try ClaimsScanner.scan(bytes(accessClaims(extra: #","n":1.25,"flag":false,"obj":{"a":[1,"x"]},"esc":"a\"b\u00e9""#)))
+        let c = try ClaimsScanner.scan(
+            bytes(accessClaims(extra: #","n":1.25,"flag":false,"obj":{"a":[1,"x"]},"esc":"a\"b\u00e9""#))
+        )
         #expect(c.iss == "https://auth.example.com")
         #expect(c.sub == "user-1234567890")
         #expect(c.aud == ["api", "billing"])
@@ -34,7 +36,9 @@ struct ClaimsTests {
 
     @Test("aud and roles as a single string; fractional times; typ claim")
     func shapes() throws {
-        let c = try ClaimsScanner.scan(bytes(#"{"aud":"api","roles":"admin","exp":1700000000.75,"nbf":-5,"iat":1.7e9,"typ":"Bearer"}"#))
+        let c = try ClaimsScanner.scan(
+            bytes(#"{"aud":"api","roles":"admin","exp":1700000000.75,"nbf":-5,"iat":1.7e9,"typ":"Bearer"}"#)
+        )
         #expect(c.aud == ["api"])
         #expect(c.roles == ["admin"])
         #expect(c.exp == 1_700_000_000.75)

@@ -17,7 +17,9 @@ struct ConcurrencyTests {
         DispatchQueue.concurrentPerform(iterations: 64) { i in
             let k = i % algorithms.count
             for _ in 0..<20 {
-                guard (try? sets[k].verify(token: tokens[k], allowedAlgorithms: [algorithms[k]]))?.claims.sid == "fam-4f9c2a7e1b3d"
+                guard
+                    (try? sets[k].verify(token: tokens[k], allowedAlgorithms: [algorithms[k]]))?.claims.sid
+                        == "fam-4f9c2a7e1b3d"
                 else { failures.add(); continue }
                 guard let t = try? sets[k].sign(payload: bytes(accessClaims())),
                     (try? sets[k].verify(token: t, allowedAlgorithms: [algorithms[k]])) != nil

@@ -29,7 +29,8 @@ struct JSONScannerTests {
         ("leading zero", bytes(#"{"a":01}"#)), ("bare dot", bytes(#"{"a":1.}"#)), ("leading dot", bytes(#"{"a":.5}"#)),
         ("plus sign", bytes(#"{"a":+1}"#)), ("lone minus", bytes(#"{"a":-}"#)), ("empty exponent", bytes(#"{"a":1e}"#)),
         ("NaN", bytes(#"{"a":NaN}"#)), ("Infinity", bytes(#"{"a":Infinity}"#)), ("hex", bytes(#"{"a":0x1}"#)),
-        ("bad literal", bytes(#"{"a":tru}"#)), ("capital literal", bytes(#"{"a":True}"#)), ("nul", bytes(#"{"a":nul}"#)),
+        ("bad literal", bytes(#"{"a":tru}"#)), ("capital literal", bytes(#"{"a":True}"#)),
+        ("nul", bytes(#"{"a":nul}"#)),
         ("invalid escape", bytes(#"{"a":"\x41"}"#)), ("short unicode escape", bytes(#"{"a":"\u12"}"#)),
         ("non-hex escape", bytes(#"{"a":"\u12G4"}"#)), ("lone high surrogate", bytes(#"{"a":"\ud800"}"#)),
         ("high then letter", bytes(#"{"a":"\ud800\u0041"}"#)), ("lone low surrogate", bytes(#"{"a":"\udc00"}"#)),
@@ -44,7 +45,8 @@ struct JSONScannerTests {
         ("truncated sequence", [0x7B, 0x22, 0xE2, 0x82, 0x22, 0x3A, 0x31, 0x7D]),
         ("BOM", [0xEF, 0xBB, 0xBF] + bytes("{}")), ("NUL after", bytes("{}") + [0]),
         ("duplicate", bytes(#"{"a":1,"a":2}"#)), ("duplicate escaped", bytes(#"{"a":1,"\u0061":2}"#)),
-        ("duplicate nested", bytes(#"{"o":{"k":1,"k":1}}"#)), ("duplicate in array object", bytes(#"{"o":[{"k":1,"k":1}]}"#)),
+        ("duplicate nested", bytes(#"{"o":{"k":1,"k":1}}"#)),
+        ("duplicate in array object", bytes(#"{"o":[{"k":1,"k":1}]}"#)),
         ("comment", bytes("{/*x*/}")), ("vertical tab whitespace", bytes("{\u{0B}}")),
     ]
 
@@ -74,9 +76,14 @@ struct JSONScannerTests {
         #expect(m[6].nameEscaped)
         #expect(Array(doc[Int(m[2].valueStart)..<Int(m[2].valueEnd)]) == bytes(#"{"k":[1]}"#))
         doc.withUnsafeBufferPointer { p in
-            #expect(JSONScanner.string(p.baseAddress!, Int(m[0].valueStart) + 1, Int(m[0].valueEnd) - 1, escaped: true) == "x\ty")
+            #expect(
+                JSONScanner.string(p.baseAddress!, Int(m[0].valueStart) + 1, Int(m[0].valueEnd) - 1, escaped: true)
+                    == "x\ty"
+            )
             #expect(JSONScanner.double(p.baseAddress!, Int(m[1].valueStart), Int(m[1].valueEnd)) == -1.5)
-            #expect(JSONScanner.string(p.baseAddress!, Int(m[6].nameStart), Int(m[6].nameEnd), escaped: true) == "e\u{301}")
+            #expect(
+                JSONScanner.string(p.baseAddress!, Int(m[6].nameStart), Int(m[6].nameEnd), escaped: true) == "e\u{301}"
+            )
         }
     }
 

@@ -39,7 +39,9 @@ struct JWSKeyTests {
             #expect(again.canSign)
         }
         expectError(.invalidKey("not a private key")) { () throws(JOSEError) in try ecPub.privateKeyPEM() }
-        expectError(.invalidKey("HMAC keys have no PEM form")) { () throws(JOSEError) in try TestKeys.hs256.privateKeyPEM() }
+        expectError(.invalidKey("HMAC keys have no PEM form")) { () throws(JOSEError) in
+            try TestKeys.hs256.privateKeyPEM()
+        }
     }
 
     @Test("refused keys: RSA below 2048 bits, unsupported curve, encrypted, garbage")
@@ -47,17 +49,25 @@ struct JWSKeyTests {
         expectError(.invalidKey("RSA keys must have at least 2048 bits")) { () throws(JOSEError) in
             try JWSKey.pem(try! Self.pem("rsa1024.pem"), kid: "x")
         }
-        expectError(.invalidKey("unsupported EC curve")) { () throws(JOSEError) in try JWSKey.pem(try! Self.pem("k1.pem"), kid: "x") }
+        expectError(.invalidKey("unsupported EC curve")) { () throws(JOSEError) in
+            try JWSKey.pem(try! Self.pem("k1.pem"), kid: "x")
+        }
         // Encrypted PKCS#8: refused, and no passphrase prompt is ever attempted.
-        expectError(code: "invalid_key") { () throws(JOSEError) in try JWSKey.pem(try! Self.pem("ec_enc.pem"), kid: "x") }
+        expectError(code: "invalid_key") { () throws(JOSEError) in try JWSKey.pem(try! Self.pem("ec_enc.pem"), kid: "x")
+        }
         expectError(code: "invalid_key") { () throws(JOSEError) in try JWSKey.pem(bytes("not a key"), kid: "x") }
-        expectError(code: "invalid_key") { () throws(JOSEError) in try JWSKey.der([0x30, 0x03, 0x02, 0x01, 0x00], kid: "x") }
+        expectError(code: "invalid_key") { () throws(JOSEError) in
+            try JWSKey.der([0x30, 0x03, 0x02, 0x01, 0x00], kid: "x")
+        }
         expectError(code: "invalid_key") { () throws(JOSEError) in try JWSKey.der([], kid: "x") }
     }
 
-    @Test("HMAC secrets shorter than the hash output are refused", arguments: [
-        (JWSAlgorithm.hs256, 32), (.hs384, 48), (.hs512, 64),
-    ])
+    @Test(
+        "HMAC secrets shorter than the hash output are refused",
+        arguments: [
+            (JWSAlgorithm.hs256, 32), (.hs384, 48), (.hs512, 64),
+        ]
+    )
     func hmacLength(alg: JWSAlgorithm, minimum: Int) throws {
         expectError(.invalidKey("HMAC secret shorter than the hash output")) { () throws(JOSEError) in
             try JWSKey.hmac(secret: [UInt8](repeating: 1, count: minimum - 1), algorithm: alg, kid: "k")
@@ -65,7 +75,9 @@ struct JWSKeyTests {
         let k = try JWSKey.hmac(secret: [UInt8](repeating: 1, count: minimum), algorithm: alg, kid: "k")
         #expect(k.isSymmetric && k.canSign && k.publicJWK() == nil && k.publicKeyDER() == nil && k.thumbprint == nil)
         #expect(JWSKey.generateHMACSecret(for: alg).count == minimum)
-        expectError(.invalidKey("empty kid")) { () throws(JOSEError) in try JWSKey.hmac(secret: [UInt8](repeating: 1, count: 64), algorithm: alg, kid: "") }
+        expectError(.invalidKey("empty kid")) { () throws(JOSEError) in
+            try JWSKey.hmac(secret: [UInt8](repeating: 1, count: 64), algorithm: alg, kid: "")
+        }
     }
 
     @Test("JWK import: public, private, oct; checks on use, alg, lengths")
@@ -75,7 +87,9 @@ struct JWSKeyTests {
         let pub = try JWSKey.jwk(pubJSON)
         #expect(pub.kid == "p256-1" && pub.algorithm == .es256 && !pub.canSign)
         #expect(pub.publicKeyDER() == p256.publicKeyDER())
-        let oct = try JWSKey.jwk(bytes(#"{"kty":"oct","kid":"h","alg":"HS384","k":"\#(b64([UInt8](repeating: 3, count: 48)))"}"#))
+        let oct = try JWSKey.jwk(
+            bytes(#"{"kty":"oct","kid":"h","alg":"HS384","k":"\#(b64([UInt8](repeating: 3, count: 48)))"}"#)
+        )
         #expect(oct.algorithm == .hs384 && oct.isSymmetric)
         let bad: [(String, String)] = [
             (#"{"kty":"oct","k":"\#(b64([UInt8](repeating: 3, count: 48)))"}"#, "HMAC JWK needs a kid"),
@@ -94,9 +108,13 @@ struct JWSKeyTests {
             expectError(.invalidKey(reason)) { () throws(JOSEError) in try JWSKey.jwk(bytes(json)) }
         }
         // A point not on the curve is refused.
-        var y = try Base64URL.decode(String(decoding: pubJSON, as: UTF8.self).split(separator: "\"").drop(while: { $0 != "y" }).dropFirst(2).first.map(String.init)!)
+        var y = try Base64URL.decode(
+            String(decoding: pubJSON, as: UTF8.self).split(separator: "\"").drop(while: { $0 != "y" }).dropFirst(2)
+                .first.map(String.init)!
+        )
         y[31] ^= 1
-        let x = String(decoding: pubJSON, as: UTF8.self).split(separator: "\"").drop(while: { $0 != "x" }).dropFirst(2).first!
+        let x = String(decoding: pubJSON, as: UTF8.self).split(separator: "\"").drop(while: { $0 != "x" }).dropFirst(2)
+            .first!
         expectError(code: "invalid_key") { () throws(JOSEError) in
             try JWSKey.jwk(bytes(#"{"kty":"EC","crv":"P-256","x":"\#(x)","y":"\#(b64(y))"}"#))
         }
@@ -118,7 +136,8 @@ struct JWSKeyTests {
     func jwksOutput() throws {
         let keys = try JWSKeySet(
             verificationKeys: [TestKeys.hs256, TestKeys.p256, TestKeys.signing(.ps256), TestKeys.ed25519],
-            signingKey: TestKeys.p384)
+            signingKey: TestKeys.p384
+        )
         let json = keys.jwks()
         let obj = try #require(try JSONSerialization.jsonObject(with: Data(json)) as? [String: Any])
         let list = try #require(obj["keys"] as? [[String: Any]])
@@ -138,13 +157,20 @@ struct JWSKeyTests {
         let imported = try JWSKey.jwks(json)
         #expect(imported.count == 4 && imported.allSatisfy { !$0.canSign })
         let token = try keys.sign(payload: bytes(accessClaims()))
-        #expect(try JWSKeySet(verificationKeys: imported).verify(token: token, allowedAlgorithms: [.es384]).keyID == "p384-1")
-        expectError(.invalidKey("JWK set without a keys array")) { () throws(JOSEError) in try JWSKey.jwks(bytes("{}")) }
+        #expect(
+            try JWSKeySet(verificationKeys: imported).verify(token: token, allowedAlgorithms: [.es384]).keyID
+                == "p384-1"
+        )
+        expectError(.invalidKey("JWK set without a keys array")) { () throws(JOSEError) in try JWSKey.jwks(bytes("{}"))
+        }
     }
 
-    @Test("key generation for every asymmetric algorithm (keygen)", arguments: [
-        (JWSAlgorithm.rs256, 2048), (.ps384, 3072), (.es256, 0), (.es384, 0), (.es512, 0), (.edDSA, 0),
-    ])
+    @Test(
+        "key generation for every asymmetric algorithm (keygen)",
+        arguments: [
+            (JWSAlgorithm.rs256, 2048), (.ps384, 3072), (.es256, 0), (.es384, 0), (.es512, 0), (.edDSA, 0),
+        ]
+    )
     func generate(alg: JWSAlgorithm, bits: Int) throws {
         let key = try JWSKey.generate(algorithm: alg, kid: "K", rsaBits: bits == 0 ? 2048 : bits)
         #expect(key.kid == "K" && key.algorithm == alg && key.canSign)
@@ -159,6 +185,8 @@ struct JWSKeyTests {
         expectError(.invalidKey("RSA size must be 2048, 3072 or 4096")) { () throws(JOSEError) in
             try JWSKey.generate(algorithm: .rs256, rsaBits: 1024)
         }
-        expectError(.invalidKey("use generateHMACSecret for HMAC")) { () throws(JOSEError) in try JWSKey.generate(algorithm: .hs256) }
+        expectError(.invalidKey("use generateHMACSecret for HMAC")) { () throws(JOSEError) in
+            try JWSKey.generate(algorithm: .hs256)
+        }
     }
 }

@@ -9,7 +9,12 @@ struct PasswordHashTests {
         let s = try Array("password".utf8).withBytes { (p) throws(JOSEError) in
             try KDF.scrypt(password: p, salt: Array("NaCl".utf8), ln: 10, r: 8, p: 16, length: 64)
         }
-        #expect(s == hex("fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b3731622eaf30d92e22a3886ff109279d9830dac727afb94a83ee6d8360cbdfa2cc0640"))
+        #expect(
+            s
+                == hex(
+                    "fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b3731622eaf30d92e22a3886ff109279d9830dac727afb94a83ee6d8360cbdfa2cc0640"
+                )
+        )
         let p = try Array("password".utf8).withBytes { (pw) throws(JOSEError) in
             try KDF.pbkdf2(password: pw, salt: Array("salt".utf8), iterations: 1, hash: .sha256, length: 32)
         }
@@ -39,11 +44,17 @@ struct PasswordHashTests {
     @Test("fast parameters, salts differ, formats parse")
     func formats() throws {
         let scheme = PasswordHash.Scheme.scrypt(ln: 10, r: 8, p: 1)
-        let a = try PasswordHash.hash(password: "pw", scheme: scheme), b = try PasswordHash.hash(password: "pw", scheme: scheme)
+        let a = try PasswordHash.hash(password: "pw", scheme: scheme),
+            b = try PasswordHash.hash(password: "pw", scheme: scheme)
         #expect(a != b)
         #expect(PasswordHash.verify(password: "pw", against: a) && PasswordHash.verify(password: "pw", against: b))
         #expect(try PasswordHash.scheme(of: a) == scheme)
-        #expect(PasswordHash.verify(password: [UInt8](), against: try PasswordHash.hash(password: [UInt8](), scheme: scheme)))
+        #expect(
+            PasswordHash.verify(
+                password: [UInt8](),
+                against: try PasswordHash.hash(password: [UInt8](), scheme: scheme)
+            )
+        )
         // passlib's pbkdf2_sha256 layout: rounds without "i=", "." for "+" in its base64.
         let salt = [UInt8](repeating: 0xFB, count: 16)
         let dk = try Array("pw".utf8).withBytes { (p) throws(JOSEError) in
@@ -55,11 +66,14 @@ struct PasswordHashTests {
         #expect(!PasswordHash.verify(password: "px", against: passlib))
     }
 
-    @Test("unreadable hash strings", arguments: [
-        "", "plain", "$scrypt$ln=17,r=8$AAAA$AAAA", "$scrypt$ln=40,r=8,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
-        "$md5$x$y$z", "$pbkdf2-sha256$i=10$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", "$scrypt$ln=10,r=8,p=1$!!$aGFzaA",
-        "$scrypt$ln=10,r=8,p=1$c2FsdHNhbHQ$aGFzaA",
-    ])
+    @Test(
+        "unreadable hash strings",
+        arguments: [
+            "", "plain", "$scrypt$ln=17,r=8$AAAA$AAAA", "$scrypt$ln=40,r=8,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA",
+            "$md5$x$y$z", "$pbkdf2-sha256$i=10$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaA", "$scrypt$ln=10,r=8,p=1$!!$aGFzaA",
+            "$scrypt$ln=10,r=8,p=1$c2FsdHNhbHQ$aGFzaA",
+        ]
+    )
     func unreadable(encoded: String) {
         expectError(code: "invalid_password_hash") { () throws(JOSEError) in try PasswordHash.validate(encoded) }
         #expect(!PasswordHash.verify(password: "pw", against: encoded))

@@ -14,8 +14,16 @@ struct PrimitivesTests {
     @Test("HMAC RFC 4231 test case 2")
     func hmac() throws {
         let key = Array("Jefe".utf8), msg = Array("what do ya want for nothing?".utf8)
-        #expect(try HMAC.authenticate(msg, key: key) == hex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"))
-        #expect(try HMAC.authenticate(msg, key: key, hash: .sha512) == hex("164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737"))
+        #expect(
+            try HMAC.authenticate(msg, key: key)
+                == hex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        )
+        #expect(
+            try HMAC.authenticate(msg, key: key, hash: .sha512)
+                == hex(
+                    "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737"
+                )
+        )
         let h = try HMAC(key: key)
         #expect(h.isValid(tag: hex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"), for: msg))
         #expect(!h.isValid(tag: hex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3842"), for: msg))
@@ -63,7 +71,9 @@ struct PrimitivesTests {
         // Opening a box built from a known (key, nonce, plaintext) triple: AES-256-GCM with a zero key,
         // zero nonce and 16 zero bytes gives ct cea7403d4d606b6e074ec5d3baf39d18, tag d0d1c8a799996bf0265b98b5d48ab919.
         let key = try AESGCM(key: [UInt8](repeating: 0, count: 32))
-        let box = [UInt8](repeating: 0, count: 12) + hex("cea7403d4d606b6e074ec5d3baf39d18") + hex("d0d1c8a799996bf0265b98b5d48ab919")
+        let box =
+            [UInt8](repeating: 0, count: 12) + hex("cea7403d4d606b6e074ec5d3baf39d18")
+            + hex("d0d1c8a799996bf0265b98b5d48ab919")
         #expect(try key.open(box) == [UInt8](repeating: 0, count: 16))
     }
 }

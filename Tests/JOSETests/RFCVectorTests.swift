@@ -7,14 +7,18 @@ import Testing
 struct RFCVectorTests {
     /// RFC 7515 A.1–A.3 payload: JSON with CRLF line breaks.
     static let payload = "{\"iss\":\"joe\",\r\n \"exp\":1300819380,\r\n \"http://example.com/is_root\":true}"
-    static let payloadB64 = "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ"
+    static let payloadB64 =
+        "eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ"
 
     @Test("A.1 HS256")
     func a1() throws {
-        let jwk = bytes(#"{"kty":"oct","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"}"#)
+        let jwk = bytes(
+            #"{"kty":"oct","k":"AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"}"#
+        )
         let key = try JWSKey.jwk(jwk, algorithm: .hs256, kid: "a1")
         let token =
-            "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9." + Self.payloadB64 + ".dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+            "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9." + Self.payloadB64
+            + ".dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
         #expect(Base64URL.encodeToString(bytes(Self.payload)) == Self.payloadB64)
         let keys = try JWSKeySet(verificationKeys: [key])
         let v = try keys.verify(token: token, allowedAlgorithms: [.hs256])
@@ -108,10 +112,12 @@ struct RFCVectorTests {
         }
     }
 
-    static let ed25519Private = #"{"kty":"OKP","crv":"Ed25519","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#
+    static let ed25519Private =
+        #"{"kty":"OKP","crv":"Ed25519","d":"nWGxne_9WmC6hEr0kuwsxERJxWl7MmkZcDusAxyuf2A","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#
     static let ed25519Public = #"{"kty":"OKP","crv":"Ed25519","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"}"#
     static let ed25519Input = "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc"
-    static let ed25519Signature = "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg"
+    static let ed25519Signature =
+        "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg"
 
     @Test("RFC 8037 A.3 thumbprint, A.4 signing, A.5 validation")
     func rfc8037() throws {
@@ -126,7 +132,9 @@ struct RFCVectorTests {
         let pub = try JWSKey.jwk(bytes(Self.ed25519Public))
         let keys = try JWSKeySet(verificationKeys: [pub])
         let (_, payload) = try keys.verifyJWS(
-            token: bytes(Self.ed25519Input + "." + Self.ed25519Signature), allowedAlgorithms: [.edDSA])
+            token: bytes(Self.ed25519Input + "." + Self.ed25519Signature),
+            allowedAlgorithms: [.edDSA]
+        )
         #expect(payload == bytes("Example of Ed25519 signing"))
         // One flipped bit fails.
         var sig = try Base64URL.decode(Self.ed25519Signature)

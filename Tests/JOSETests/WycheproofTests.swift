@@ -77,7 +77,9 @@ struct WycheproofTests {
                 }
             }
         }
-        print("wycheproof \(file): \(ran) vectors (\(valid) valid accepted, \(invalid) invalid rejected, \(acceptableRejected) acceptable rejected)")
+        print(
+            "wycheproof \(file): \(ran) vectors (\(valid) valid accepted, \(invalid) invalid rejected, \(acceptableRejected) acceptable rejected)"
+        )
         #expect(ran > 0, "no vectors ran from \(file)")
     }
 
@@ -121,7 +123,9 @@ struct WycheproofTests {
                 }
             }
         }
-        print("wycheproof \(file): \(ran) vectors (\(jwsChecked) full-length through JWS verify, \(keysRefused) short keys refused by the loader, \(truncatedRefused) truncated tags refused)")
+        print(
+            "wycheproof \(file): \(ran) vectors (\(jwsChecked) full-length through JWS verify, \(keysRefused) short keys refused by the loader, \(truncatedRefused) truncated tags refused)"
+        )
         #expect(ran > 0, "no vectors ran from \(file)")
         #expect(jwsChecked > 0)
     }

@@ -45,7 +45,9 @@ struct JSONScanner {
 
     /// Scans a complete document that must be one object, and records its top-level members.
     static func scanObject(
-        _ buf: UnsafeRawBufferPointer, maxDepth: Int, members: inout [JSONMember]
+        _ buf: UnsafeRawBufferPointer,
+        maxDepth: Int,
+        members: inout [JSONMember]
     ) throws(JOSEError) {
         guard let base = buf.baseAddress, buf.count > 0 else { throw .malformed("empty JSON") }
         var s = JSONScanner(base.assumingMemoryBound(to: UInt8.self), count: buf.count, maxDepth: maxDepth)
@@ -103,8 +105,15 @@ struct JSONScanner {
             let (kind, esc) = try value(depth: 1)
             members.append(
                 JSONMember(
-                    nameStart: name.start, nameEnd: name.end, valueStart: Int32(vs), valueEnd: Int32(i),
-                    kind: kind, nameEscaped: name.escaped, valueEscaped: esc))
+                    nameStart: name.start,
+                    nameEnd: name.end,
+                    valueStart: Int32(vs),
+                    valueEnd: Int32(i),
+                    kind: kind,
+                    nameEscaped: name.escaped,
+                    valueEscaped: esc
+                )
+            )
             skipWhitespace()
             guard i < n else { throw .malformed("unterminated object") }
             if p[i] == UInt8(ascii: ",") {
@@ -441,7 +450,9 @@ struct JSONScanner {
 
     /// Iterates over the elements of a validated array value `[...]` spanning `start..<end`.
     static func forEachElement(
-        _ p: UnsafePointer<UInt8>, _ start: Int, _ end: Int,
+        _ p: UnsafePointer<UInt8>,
+        _ start: Int,
+        _ end: Int,
         _ body: (JSONValueKind, Int, Int, Bool) throws(JOSEError) -> Void
     ) throws(JOSEError) {
         var s = JSONScanner(p, count: end, maxDepth: Int.max)

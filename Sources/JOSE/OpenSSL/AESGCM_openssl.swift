@@ -38,7 +38,11 @@ public struct AESGCM: Sendable {
             }
             guard EVP_EncryptFinal_ex(ctx, base + AESGCM.nonceLength + plaintext.count, &n) == 1 else { return false }
             return EVP_CIPHER_CTX_ctrl(
-                ctx, EVP_CTRL_AEAD_GET_TAG, Int32(AESGCM.tagLength), base + AESGCM.nonceLength + plaintext.count) == 1
+                ctx,
+                EVP_CTRL_AEAD_GET_TAG,
+                Int32(AESGCM.tagLength),
+                base + AESGCM.nonceLength + plaintext.count
+            ) == 1
         }
         guard ok else {
             ERR_clear_error()

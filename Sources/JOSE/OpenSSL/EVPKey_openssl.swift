@@ -163,8 +163,12 @@ final class EVPKey: @unchecked Sendable {
         // The copy is ours alone: let the final step use it in place instead of duplicating it again.
         EVP_MD_CTX_set_flags(ctx, EVP_MD_CTX_FLAG_FINALISE)
         let rc = EVP_DigestVerify(
-            ctx, signature.baseAddress?.assumingMemoryBound(to: UInt8.self), signature.count,
-            input.baseAddress?.assumingMemoryBound(to: UInt8.self), input.count)
+            ctx,
+            signature.baseAddress?.assumingMemoryBound(to: UInt8.self),
+            signature.count,
+            input.baseAddress?.assumingMemoryBound(to: UInt8.self),
+            input.count
+        )
         if rc != 1 {
             ERR_clear_error()
             return false
@@ -185,7 +189,12 @@ final class EVPKey: @unchecked Sendable {
         var out = [UInt8](repeating: 0, count: len)
         let rc = out.withUnsafeMutableBufferPointer { o in
             EVP_DigestSign(
-                ctx, o.baseAddress, &len, input.baseAddress?.assumingMemoryBound(to: UInt8.self), input.count)
+                ctx,
+                o.baseAddress,
+                &len,
+                input.baseAddress?.assumingMemoryBound(to: UInt8.self),
+                input.count
+            )
         }
         guard rc == 1 else {
             ERR_clear_error()

@@ -74,7 +74,11 @@ final class HMACKey: @unchecked Sendable {
     }
 
     /// Writes the full-length tag of `input` to `out` (capacity ≥ 64); returns its length.
-    func authenticate(_ hash: HashFunction, _ input: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<UInt8>) -> Int {
+    func authenticate(
+        _ hash: HashFunction,
+        _ input: UnsafeRawBufferPointer,
+        into out: UnsafeMutablePointer<UInt8>
+    ) -> Int {
         guard let ctx = EVP_MAC_CTX_dup(templates[hash.index]) else {
             ERR_clear_error()
             return 0
@@ -134,7 +138,11 @@ public struct HMAC: Sendable {
     }
 
     /// One-shot HMAC.
-    public static func authenticate(_ message: [UInt8], key: [UInt8], hash: HashFunction = .sha256) throws(JOSEError) -> [UInt8] {
+    public static func authenticate(
+        _ message: [UInt8],
+        key: [UInt8],
+        hash: HashFunction = .sha256
+    ) throws(JOSEError) -> [UInt8] {
         try HMAC(key: key, hash: hash).authenticate(message)
     }
 }

@@ -5,7 +5,12 @@ enum KDF {
     /// scrypt with N = 2^ln. `maxmem` is passed explicitly: OpenSSL's default (32 MiB) is
     /// below the 128·r·N bytes that ln=17, r=8 needs (128 MiB).
     static func scrypt(
-        password: UnsafeRawBufferPointer, salt: [UInt8], ln: Int, r: Int, p: Int, length: Int
+        password: UnsafeRawBufferPointer,
+        salt: [UInt8],
+        ln: Int,
+        r: Int,
+        p: Int,
+        length: Int
     ) throws(JOSEError) -> [UInt8] {
         let n = UInt64(1) << UInt64(ln)
         let needed = 128 * UInt64(r) * (n + 2) + 128 * UInt64(r) * UInt64(p)
@@ -13,8 +18,17 @@ enum KDF {
         var out = [UInt8](repeating: 0, count: length)
         let rc = out.withUnsafeMutableBufferPointer { o in
             EVP_PBE_scrypt(
-                password.baseAddress?.assumingMemoryBound(to: CChar.self), password.count,
-                salt, salt.count, n, UInt64(r), UInt64(p), maxmem, o.baseAddress, length)
+                password.baseAddress?.assumingMemoryBound(to: CChar.self),
+                password.count,
+                salt,
+                salt.count,
+                n,
+                UInt64(r),
+                UInt64(p),
+                maxmem,
+                o.baseAddress,
+                length
+            )
         }
         guard rc == 1 else {
             ERR_clear_error()
@@ -25,13 +39,24 @@ enum KDF {
 
     /// PBKDF2-HMAC with `hash`.
     static func pbkdf2(
-        password: UnsafeRawBufferPointer, salt: [UInt8], iterations: Int, hash: HashFunction, length: Int
+        password: UnsafeRawBufferPointer,
+        salt: [UInt8],
+        iterations: Int,
+        hash: HashFunction,
+        length: Int
     ) throws(JOSEError) -> [UInt8] {
         var out = [UInt8](repeating: 0, count: length)
         let rc = out.withUnsafeMutableBufferPointer { o in
             PKCS5_PBKDF2_HMAC(
-                password.baseAddress?.assumingMemoryBound(to: CChar.self), Int32(password.count),
-                salt, Int32(salt.count), Int32(iterations), hash.md, Int32(length), o.baseAddress)
+                password.baseAddress?.assumingMemoryBound(to: CChar.self),
+                Int32(password.count),
+                salt,
+                Int32(salt.count),
+                Int32(iterations),
+                hash.md,
+                Int32(length),
+                o.baseAddress
+            )
         }
         guard rc == 1 else {
             ERR_clear_error()

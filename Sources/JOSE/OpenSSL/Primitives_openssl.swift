@@ -39,8 +39,13 @@ public enum Digest {
             var n: UInt32 = 0
             guard
                 EVP_Digest(
-                    data.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!, data.count, buf.baseAddress, &n,
-                    function.md, nil) == 1
+                    data.baseAddress ?? UnsafeRawPointer(bitPattern: 1)!,
+                    data.count,
+                    buf.baseAddress,
+                    &n,
+                    function.md,
+                    nil
+                ) == 1
             else { fatalError("EVP_Digest failed") }
             count = Int(n)
         }

@@ -32,7 +32,9 @@ enum Resources {
 
 /// Expects `body` to throw exactly `expected`.
 func expectError<T>(
-    _ expected: JOSEError, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws(JOSEError) -> T
+    _ expected: JOSEError,
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () throws(JOSEError) -> T
 ) {
     do {
         _ = try body()
@@ -44,7 +46,9 @@ func expectError<T>(
 
 /// Expects `body` to throw a `JOSEError` with the given `code` (any reason text).
 func expectError<T>(
-    code: String, sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws(JOSEError) -> T
+    code: String,
+    sourceLocation: SourceLocation = #_sourceLocation,
+    _ body: () throws(JOSEError) -> T
 ) {
     do {
         _ = try body()
@@ -83,8 +87,13 @@ enum TestKeys {
 }
 
 /// Builds a compact token from raw parts (for attack tests), signing with `key` if given.
-func compact(header: String, payload: String, sign key: JWSKey? = nil, algorithm: JWSAlgorithm? = nil,
-             signature: [UInt8]? = nil) throws -> [UInt8] {
+func compact(
+    header: String,
+    payload: String,
+    sign key: JWSKey? = nil,
+    algorithm: JWSAlgorithm? = nil,
+    signature: [UInt8]? = nil
+) throws -> [UInt8] {
     var input = b64(header)
     input.append(UInt8(ascii: "."))
     input += b64(payload)
