@@ -61,6 +61,7 @@ public enum Base64URL {
     public static func decode<C: Collection>(_ text: C) throws(JOSEError) -> [UInt8] where C.Element == UInt8 {
         let src = Array(text)
         guard let n = decodedLength(src.count) else { throw .malformed("base64url length") }
+        guard n > 0 else { return [] }
         var ok = true
         let out = [UInt8](unsafeUninitializedCapacity: n) { buf, count in
             src.withUnsafeBytes { s in

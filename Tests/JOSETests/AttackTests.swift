@@ -131,6 +131,9 @@ struct AttackTests {
         expectError(.malformed("base64url")) { () throws(JOSEError) in try Base64URL.decode("QR") }  // unused bits set
         expectError(.malformed("base64url length")) { () throws(JOSEError) in try Base64URL.decode("QUJDR") }
         #expect(try Base64URL.decode("QQ") == [0x41])
+        #expect(try Base64URL.decode("") == [])
+        #expect(Base64URL.encodeToString([UInt8]()) == "")
+        #expect(Base64URL.encodeToString([0xFB, 0xFF]) == "-_8")
     }
 
     @Test("ECDSA r or s zero, at or above the order, or of the wrong length")

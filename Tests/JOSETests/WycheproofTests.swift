@@ -29,6 +29,14 @@ struct WycheproofTests {
         ("hmac_sha512_test.json", .hs512),
     ]
 
+    @Test("every vector file in the folder is run")
+    func coverage() throws {
+        let folder = try Resources.url("wycheproof")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".json") }
+        let known = Set((Self.signatureFiles + Self.macFiles).map(\.0))
+        #expect(Set(files) == known, "vector files without a test (or tests without a file)")
+    }
+
     static func load(_ file: String) throws -> [String: Any] {
         let data = try Data(contentsOf: Resources.url("wycheproof/" + file))
         return try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
