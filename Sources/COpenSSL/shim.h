@@ -39,7 +39,4 @@ static inline int shim_EVP_MAC_init_hmac(EVP_MAC_CTX *ctx, const void *key, size
     return EVP_MAC_init(ctx, (const unsigned char *)key, keylen, params);
 }
 
-/* OPENSSL_free is a function-like macro (it passes __FILE__/__LINE__). */
-static inline void shim_OPENSSL_free(void *p) { OPENSSL_free(p); }
-
 #endif
