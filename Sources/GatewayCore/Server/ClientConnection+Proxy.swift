@@ -95,7 +95,17 @@ extension ClientConnection: UpstreamOwner {
     private func pumpRequestBody() {
         guard phase == .proxy, let up = upstream else { return }
         while !exchange.requestBodyDone {
-            if up.pendingOutput > ClientConnection.highWater { break }
+            if up.pendingOutput > ClientConnection.highWater {
+                // Flush before giving up: events are edge-triggered, so stopping while the
+                // upstream socket could still take bytes would wait for an edge that never comes.
+                do {
+                    try up.flush()
+                } catch {
+                    upstreamFailed(up, error)
+                    return
+                }
+                if up.pendingOutput > ClientConnection.highWater { break }
+            }
             if let input, input.readableCount > 0 {
                 if !forwardRequestBody(from: input, to: up) { return }
                 continue
@@ -204,8 +214,10 @@ extension ClientConnection: UpstreamOwner {
             if pendingOutput > ClientConnection.highWater { break }
             if let buf = up.input, buf.readableCount > 0 {
                 if !exchange.responseHeadDone {
-                    guard let more = takeResponseHead(up, buf) else { return }
-                    if !more { continue }
+                    // nil: the exchange ended; true: head taken, relay what follows it;
+                    // false: the head is incomplete, read more.
+                    guard let headTaken = takeResponseHead(up, buf) else { return }
+                    if headTaken { continue }
                 } else {
                     if relayBody(up, buf) { return }
                     continue
