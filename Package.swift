@@ -20,9 +20,11 @@ let package = Package(
         .target(name: "JOSE", dependencies: ["COpenSSL"]),
         .target(name: "EventLoop", dependencies: ["CLinux"]),
         .target(name: "TokenStore", dependencies: ["EventLoop"]),
+        // The shared store for replicas: the gateway's own RESP client, Lua rotation, pub/sub.
+        .target(name: "RedisStore", dependencies: ["TokenStore", "EventLoop"]),
         .target(
             name: "GatewayCore",
-            dependencies: ["HTTP1", "EventLoop"]  // JOSE, TokenStore re-added at integration
+            dependencies: ["HTTP1", "JOSE", "EventLoop", "TokenStore", "RedisStore"]
         ),
         .executableTarget(name: "gateway", dependencies: ["GatewayCore"]),
         // Release-mode micro-benchmark of the JOSE layer (scripts/bench-jose).
@@ -32,6 +34,7 @@ let package = Package(
         .testTarget(name: "JOSETests", dependencies: ["JOSE"], resources: [.copy("Vectors")]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
         .testTarget(name: "TokenStoreTests", dependencies: ["TokenStore"]),
+        .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore", "TokenStore"]),
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"]),
     ]
 )

@@ -48,6 +48,11 @@ public protocol TokenStore: AnyObject, Sendable {
     /// through this instance are returned to the caller instead.
     func setRevocationListener(_ listener: @escaping @Sendable (Revocation) -> Void)
 
+    /// Whether the store can take writes now: false after a journal failure, or while a
+    /// Redis connection is down or still resyncing (readiness reports not ready, and login
+    /// and refresh answer 503).
+    var isAvailable: Bool { get }
+
     /// Writes out anything buffered and stops; later calls fail with `.closed`.
     func close()
 }

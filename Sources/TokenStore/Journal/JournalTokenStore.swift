@@ -40,6 +40,8 @@ public final class JournalTokenStore: TokenStore {
     /// readiness check reports it; a restart recovers from disk).
     public var failure: TokenStoreError? { writer.currentFailure }
 
+    public var isAvailable: Bool { failure == nil }
+
     public func createFamily(
         _ family: NewFamily,
         completion: @escaping @Sendable (Result<Void, TokenStoreError>) -> Void

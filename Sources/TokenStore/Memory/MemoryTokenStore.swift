@@ -16,6 +16,8 @@ public final class MemoryTokenStore: TokenStore {
 
     /// - Parameter sweepBudget: expired entries examined per mutating call, which bounds
     ///   the work any one call does on cleanup.
+    public var isAvailable: Bool { guarded.withLock { !$0.closed } }
+
     public init(sweepBudget: Int = 64) {
         self.sweepBudget = max(1, sweepBudget)
     }

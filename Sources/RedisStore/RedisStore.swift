@@ -1,0 +1,2 @@
+/// The Redis backend of `TokenStore` (SPEC §5): see `RedisTokenStore`.
+public enum RedisStore {}
