@@ -16,7 +16,7 @@ public enum Gateway {
         USAGE
           gateway [run] [--config FILE]      serve (the default command)
           gateway check [--config FILE]      validate a configuration and its keys; exit 1 if invalid
-          gateway keygen --alg ALG --kid KID [--out FILE]
+          gateway keygen --alg ALG --kid KID [--out FILE] [--bits 2048|3072|4096]
                                              make a signing key: private key to FILE (PKCS#8 PEM),
                                              public JWK on standard output
           gateway hash-password [--scheme scrypt|pbkdf2]
@@ -60,6 +60,10 @@ public enum Gateway {
             return serve(configPath: configPath, environment: environment)
         case "check":
             return check(configPath: configPath, environment: environment)
+        case "keygen":
+            return KeyCommands.keygen(options: options)
+        case "hash-password":
+            return KeyCommands.hashPassword(options: options)
         default:
             printError("unknown command \(command) (see gateway --help)")
             return 2
@@ -69,6 +73,7 @@ public enum Gateway {
     static func check(configPath: String, environment: [String: String]) -> Int32 {
         do {
             let config = try GatewayConfig.load(path: configPath, environment: environment)
+            _ = try GatewayRuntime.build(config: config, environment: environment, services: nil)
             print("\(configPath): OK (\(config.routes.count) routes, listen \(config.listen))")
             return 0
         } catch {
@@ -96,11 +101,24 @@ public enum Gateway {
             return 1
         }
         let logger = Logger(level: config.log.level)
-        let runtime = GatewayRuntime(config: config)
+        var services: TokenServices?
+        let runtime: GatewayRuntime
+        do {
+            if config.tokens != nil {
+                services = try TokenServices.open(config: config, environment: environment, logger: logger)
+            }
+            runtime = try GatewayRuntime.build(config: config, environment: environment, services: services)
+        } catch {
+            services?.store.close()
+            printError("\(configPath): invalid configuration, not starting")
+            for issue in error.issues { printError("  \(issue)") }
+            return 1
+        }
         let server: GatewayServer
         do {
-            server = try GatewayServer(runtime: runtime)
+            server = try GatewayServer(runtime: runtime, hub: services?.hub ?? RevocationHub())
         } catch {
+            services?.store.close()
             logger.error("cannot listen on \(config.listen): \(error)")
             return 1
         }
@@ -113,10 +131,16 @@ public enum Gateway {
             case SIGHUP:
                 do {
                     let next = try GatewayConfig.load(path: configPath, environment: environment)
-                    server.reload(GatewayRuntime(config: next))
+                    if next.store != config.store {
+                        logger.warning("store settings changed: they take effect on restart")
+                    }
+                    if services == nil && next.tokens != nil {
+                        throw ConfigError("tokens", "token settings were added: restart to open the store")
+                    }
+                    server.reload(try GatewayRuntime.build(config: next, environment: environment, services: services))
                     logger.info("configuration reloaded (\(next.routes.count) routes)")
                 } catch {
-                    logger.error("reload refused, keeping the running configuration: \(error.description.replacingNewlines())")
+                    logger.error("reload refused, keeping the running configuration: \(String(describing: error).replacingNewlines())")
                 }
             default:
                 logger.info("draining (signal \(sig))")
@@ -126,6 +150,7 @@ public enum Gateway {
                     usleep(20_000)
                 }
                 server.stop()
+                services?.store.close()
                 logger.info("stopped")
                 return 0
             }

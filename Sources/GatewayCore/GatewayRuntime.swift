@@ -9,10 +9,13 @@ final class GatewayRuntime: Sendable {
     let httpLimits: HTTPLimits
     /// The gateway's own paths (normalised bytes) and what answers them.
     let localRoutes: [([UInt8], LocalHandler)]
+    /// Token verification; nil when the configuration has no `tokens`.
+    let auth: AuthRuntime?
 
-    init(config: GatewayConfig) {
+    init(config: GatewayConfig, auth: AuthRuntime?, localRoutes: [([UInt8], LocalHandler)] = []) {
         self.config = config
-        self.localRoutes = []
+        self.auth = auth
+        self.localRoutes = localRoutes
         self.routes = RouteTable(config.routes, identityHeaders: config.identityHeaders.allNames)
         self.httpLimits = HTTPLimits(
             maxRequestLine: config.limits.maxRequestLine, maxHeaderBytes: config.limits.maxHeaderBytes,

@@ -159,7 +159,10 @@ public enum PasswordHash {
 }
 
 /// Standard base64 (RFC 4648 §4), unpadded on output, padding optional on input.
-enum Base64 {
+public enum Base64 {
+    /// Decodes standard base64 (HTTP Basic credentials, RFC 7617); nil if invalid.
+    public static func decodeStandard(_ text: String) -> [UInt8]? { decode(Substring(text), dotForPlus: false) }
+
     static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     static func encode(_ bytes: [UInt8]) -> String {

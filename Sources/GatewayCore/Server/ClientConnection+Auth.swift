@@ -1,3 +1,6 @@
+import HTTP1
+import JOSE
+
 /// What the auth policy decided for a proxied request.
 enum AuthOutcome {
     /// Forward, adding these identity header lines (empty for anonymous).
@@ -6,15 +9,54 @@ enum AuthOutcome {
 }
 
 extension ClientConnection {
-    /// Applies the route's auth mode. Until token verification is wired in, only `none`
-    /// routes are served; protected routes fail closed.
+    /// Applies the route's auth mode to the request's bearer token (SPEC §1, §3).
     func authorize(_ route: Route) -> AuthOutcome {
-        switch route.config.auth {
+        let mode = route.config.auth
+        if mode == .none { return .allow([]) }
+        guard let auth = runtime.auth else {
+            // `gateway check` refuses protected routes without token settings.
+            return .deny(.error(500, "server_error", "Token verification is not configured"))
+        }
+        var credentials = BearerCredentials.none
+        var fields = 0
+        head.bytes.withUnsafeBytes { b in
+            for f in head.fields where f.known == .authorization {
+                fields += 1
+                credentials = BearerCredentials.parse(b, Int(f.valueStart)..<Int(f.valueEnd))
+            }
+        }
+        if fields > 1 { credentials = .malformed }
+        switch credentials {
         case .none:
-            return .allow([])
-        case .required, .optional:
-            return .deny(.error(401, "unauthorized", "Authentication is required",
-                                headers: [("WWW-Authenticate", "Bearer realm=\"\(runtime.config.auth.realm)\"")]))
+            if mode == .optional { return .allow([]) }
+            return .deny(AuthAnswers.unauthorized(realm: auth.realm))
+        case .malformed:
+            return .deny(AuthAnswers.invalidRequest(realm: auth.realm, "The Authorization header is not a valid Bearer credential"))
+        case .token(let range):
+            let checked = head.bytes.withUnsafeBytes { b in
+                worker.verifier(for: auth).verify(UnsafeRawBufferPointer(rebasing: b[range]))
+            }
+            let token: VerifiedJWS
+            switch checked {
+            case .success(let t): token = t
+            case .failure(let error):
+                return .deny(AuthAnswers.invalidToken(realm: auth.realm, error))
+            }
+            let claims = token.claims
+            if worker.revocations.isRevoked(sid: claims.sid, jti: claims.jti, now: worker.wallClockMillis) {
+                return .deny(AuthAnswers.revoked(realm: auth.realm))
+            }
+            if let missing = AuthAnswers.insufficient(route.config, claims, realm: auth.realm) {
+                return .deny(missing)
+            }
+            var identity: [UInt8] = []
+            do {
+                try IdentityHeaders.render(claims, names: runtime.config.identityHeaders, into: &identity)
+            } catch {
+                return .deny(AuthAnswers.unforwardable(realm: auth.realm, claim: error.claim))
+            }
+            principal = Principal(subject: claims.sub, sid: claims.sid, jti: claims.jti)
+            return .allow(identity)
         }
     }
 }

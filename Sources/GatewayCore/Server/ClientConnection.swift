@@ -51,6 +51,8 @@ final class ClientConnection: Selectable {
     var requestStart: Int64 = 0
     var requestID: [UInt8] = []
     var route: Route?
+    /// Who the current request acts for, once its token verified (for the access log).
+    var principal: Principal?
 
     /// Proxy state of the current exchange (see `ClientConnection+Proxy.swift`).
     var exchange = ProxyExchangeState()
@@ -291,6 +293,7 @@ final class ClientConnection: Selectable {
     func finishExchange() {
         logAccess()
         route = nil
+        principal = nil
         localHandler = nil
         localBody.removeAll(keepingCapacity: false)
         exchange = ProxyExchangeState()

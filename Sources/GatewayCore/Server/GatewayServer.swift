@@ -18,7 +18,7 @@ final class GatewayServer: Sendable {
     }
 
     /// Binds every listener before any thread starts, so that a bind error stops start-up.
-    init(runtime: GatewayRuntime) throws(IOError) {
+    init(runtime: GatewayRuntime, hub: RevocationHub) throws(IOError) {
         let config = runtime.config
         let count = config.workers > 0 ? config.workers : Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
         group = try EventLoopGroup(count: count)
@@ -44,6 +44,11 @@ final class GatewayServer: Sendable {
         let ready = Atomic<Int>(0)
         group.start(name: "gw-loop") { [self] loop in
             let worker = Worker(loop: loop, runtime: runtime, limiter: limiter)
+            // `apply` runs through `loop.execute`, on the worker's own thread.
+            nonisolated(unsafe) let w = worker
+            worker.revocations = hub.register(loop: loop) { revocations in
+                for r in revocations { w.revocations.apply(r) }
+            }
             let listener = Listener(fd: listenFDs[loop.index], worker: worker)
             try! loop.registerListener(listener.fd, listener)
             self.state.withLock { $0.append(WorkerHandle(worker: worker, listener: listener)) }

@@ -1,4 +1,5 @@
 import EventLoop
+import Glibc
 import HTTP1
 
 /// Everything one event loop owns: its connections, its upstream pool, scratch buffers,
@@ -19,6 +20,9 @@ final class Worker {
     /// Set on SIGTERM: finish what is in flight, accept nothing new, close idle connections.
     private(set) var draining = false
     private(set) var requestsServed = 0
+    /// Revoked families and tokens, kept in step by `RevocationHub`.
+    var revocations = RevocationList()
+    private var bearer: BearerVerifier?
 
     init(loop: EventLoop, runtime: GatewayRuntime, limiter: ConnectionLimiter) {
         self.loop = loop
@@ -49,6 +53,22 @@ final class Worker {
         c.slot = -1
     }
 
+    /// The verifier (and its cache) for the runtime's keys; a reload with new keys starts
+    /// an empty cache, so a token of a removed key is never served from it.
+    func verifier(for auth: AuthRuntime) -> BearerVerifier {
+        if let bearer, bearer.auth === auth { return bearer }
+        let v = BearerVerifier(auth: auth)
+        bearer = v
+        return v
+    }
+
+    /// Unix time in milliseconds (revocation expiry is wall-clock, like token `exp`).
+    var wallClockMillis: Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+    }
+
     /// Round-robin choice among a route's upstreams.
     func nextUpstream(_ route: Route) -> UpstreamURL {
         let ups = route.config.upstreams
@@ -73,6 +93,7 @@ final class Worker {
             if i < connections.count && connections[i] === c { i += 1 }
         }
         upstreamPool.sweep(now: now)
+        revocations.sweep(now: wallClockMillis)
     }
 
     func beginDrain() {

@@ -1,0 +1,120 @@
+import EventLoop
+import Glibc
+import Synchronization
+import TokenStore
+
+extension GatewayRuntime {
+    /// Builds a runtime generation: keys, authenticator and the gateway's own auth paths.
+    /// Everything is read before anything is swapped in, so a bad key or users file leaves
+    /// the running generation untouched. `services` is nil for `gateway check`.
+    static func build(config: GatewayConfig, environment: [String: String],
+                      services: TokenServices?) throws(ConfigError) -> GatewayRuntime {
+        guard let tokens = config.tokens else { return GatewayRuntime(config: config, auth: nil) }
+        var issues: [ConfigError.Issue] = []
+        var keys: TokenKeys?
+        do {
+            keys = try TokenKeys(settings: tokens, environment: environment)
+        } catch {
+            issues += error.issues
+        }
+        var authenticator: (any Authenticator)?
+        switch config.auth.authenticator {
+        case .usersFile(let path)?:
+            do {
+                authenticator = try UsersFileAuthenticator(path: path)
+            } catch {
+                issues += error.issues
+            }
+        case .upstream(let url, let path, let timeout)?:
+            authenticator = UpstreamAuthenticator(url: url, path: path, timeout: timeout)
+        case nil:
+            break
+        }
+        if let keys, !keys.canSign, authenticator != nil {
+            issues.append(.init(path: "tokens.keys", message: "login needs a key that can sign (a private key or a secret)"))
+        }
+        guard issues.isEmpty, let keys else { throw ConfigError(issues: issues) }
+        let auth = AuthRuntime(realm: config.auth.realm, keys: keys)
+        var local: [([UInt8], LocalHandler)] = []
+        let a = config.auth
+        if let p = a.jwksPath { local.append((Array(p.utf8), JWKSHandler(document: keys.jwks))) }
+        if let services, keys.canSign {
+            let endpoints = AuthEndpoints(
+                flows: AuthFlows(services: services, keys: keys, auth: a, authenticator: authenticator))
+            if authenticator != nil, let p = a.loginPath { local.append((Array(p.utf8), LoginHandler(endpoints: endpoints))) }
+            if let p = a.refreshPath { local.append((Array(p.utf8), RefreshHandler(endpoints: endpoints))) }
+            if let p = a.tokenPath { local.append((Array(p.utf8), TokenEndpointHandler(endpoints: endpoints))) }
+            if let p = a.logoutPath { local.append((Array(p.utf8), LogoutHandler(endpoints: endpoints))) }
+        }
+        return GatewayRuntime(config: config, auth: auth, localRoutes: local)
+    }
+}
+
+extension TokenServices {
+    /// Opens the configured store and loads the revocations in force into `hub`, before
+    /// any listener accepts (SPEC §5: a revoked session stays revoked across restarts).
+    static func open(config: GatewayConfig, environment: [String: String], logger: Logger) throws(ConfigError) -> TokenServices {
+        let storeLogger: StoreLogger = { level, message in
+            switch level {
+            case .debug: logger.debug("store: \(message)")
+            case .info: logger.info("store: \(message)")
+            case .warning: logger.warning("store: \(message)")
+            case .error: logger.error("store: \(message)")
+            }
+        }
+        let store: any TokenStore
+        let throttle: any LoginThrottle
+        switch config.store {
+        case .memory:
+            store = MemoryTokenStore()
+            throttle = MemoryLoginThrottle()
+        case .embedded(let path, let fsync, let compactBytes):
+            do {
+                store = try JournalTokenStore(options: JournalOptions(
+                    path: path, fsync: fsync, compactionThreshold: compactBytes, logger: storeLogger))
+            } catch {
+                throw ConfigError("store.path", "cannot open the embedded store: \(error)")
+            }
+            throttle = MemoryLoginThrottle()
+        case .redis(let url, let passwordEnv, let keyPrefix):
+            let opened = try RedisBackend.open(url: url, password: passwordEnv.flatMap { environment[$0] },
+                                               keyPrefix: keyPrefix, logger: storeLogger)
+            store = opened.store
+            throttle = opened.throttle
+        }
+        let hub = RevocationHub()
+        store.setRevocationListener { revocation in hub.broadcast([revocation], now: TokenServices.now()) }
+        let loaded = Completion<Result<[Revocation], TokenStoreError>>()
+        store.activeRevocations(now: TokenServices.now()) { loaded.fulfil($0) }
+        switch loaded.wait(timeoutMillis: 30_000) {
+        case .success(let revocations)?:
+            hub.broadcast(revocations, now: TokenServices.now())
+            if !revocations.isEmpty { logger.info("\(revocations.count) revocations in force") }
+        case .failure(let e)?:
+            // Redis may be down at start: the store resyncs on connect and readiness waits.
+            logger.warning("revocations not loaded yet: \(e)")
+        case nil:
+            logger.warning("revocations not loaded yet: the store did not answer")
+        }
+        let threads = max(1, min(4, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+        return TokenServices(store: store, throttle: throttle, hub: hub,
+                             pool: BlockingPool(threads: threads, maxQueued: 256), logger: logger)
+    }
+}
+
+/// A one-shot result handed from another thread to a waiting start-up thread.
+final class Completion<T: Sendable>: Sendable {
+    private let value = Mutex<T?>(nil)
+
+    func fulfil(_ v: T) { value.withLock { $0 = v } }
+
+    /// Polls (start-up only), bounded by `timeoutMillis`.
+    func wait(timeoutMillis: Int64) -> T? {
+        let deadline = EventLoop.monotonicMillis() + timeoutMillis
+        while EventLoop.monotonicMillis() < deadline {
+            if let v = value.withLock({ $0 }) { return v }
+            usleep(1000)
+        }
+        return value.withLock { $0 }
+    }
+}

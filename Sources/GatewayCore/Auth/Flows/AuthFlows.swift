@@ -1,0 +1,226 @@
+import JOSE
+import TokenStore
+
+/// Login, refresh with rotation and reuse detection, and logout (SPEC §2): the decisions,
+/// independent of how the HTTP endpoints spell their inputs and answers. One per
+/// configuration generation.
+final class AuthFlows: Sendable {
+    let services: TokenServices
+    let keys: TokenKeys
+    let auth: AuthSettings
+    let authenticator: (any Authenticator)?
+    let minter: TokenMinter
+
+    init(services: TokenServices, keys: TokenKeys, auth: AuthSettings, authenticator: (any Authenticator)?) {
+        self.services = services
+        self.keys = keys
+        self.auth = auth
+        self.authenticator = authenticator
+        minter = TokenMinter(keys: keys)
+    }
+
+    private var tokens: TokenSettings { keys.settings }
+    /// How long a revocation must be remembered: until no access token it covers can be valid.
+    var revocationTTL: Int64 { tokens.accessTTL + tokens.leeway }
+
+    // MARK: Login
+
+    func login(username: String, password: [UInt8], clientAddress: String, completion: @escaping GrantCompletion) {
+        guard let authenticator else {
+            completion(.failure(.unavailable("no authenticator is configured")))
+            return
+        }
+        let t = auth.throttle
+        let userKey = ThrottleKey(name: "u:" + username, limit: t.maxFailuresPerUser, window: t.window)
+        let throttleKeys = [userKey, ThrottleKey(name: "a:" + clientAddress, limit: t.maxFailuresPerAddress, window: t.window)]
+        let services = self.services
+        let now = TokenServices.now()
+        services.throttle.retryAfter(throttleKeys, now: now) { [self] answer in
+            switch answer {
+            case .failure(let e):
+                completion(.failure(.unavailable("\(e)")))
+                return
+            case .success(let wait) where wait > 0:
+                completion(.failure(.throttled(retryAfter: (wait + 999) / 1000)))
+                return
+            case .success:
+                break
+            }
+            let submitted = services.pool.submit { [self] in
+                var secret = password
+                let result = authenticator.authenticate(username: username, password: secret)
+                ConstantTime.wipe(&secret)
+                switch result {
+                case .rejected:
+                    services.throttle.recordFailure(throttleKeys, now: TokenServices.now()) { counted in
+                        if case .success(let wait) = counted, wait > 0 {
+                            completion(.failure(.throttled(retryAfter: (wait + 999) / 1000)))
+                        } else {
+                            completion(.failure(.invalidGrant("The username or password is wrong")))
+                        }
+                    }
+                case .unavailable(let reason):
+                    services.logger.warning("authenticator unavailable: \(reason)")
+                    completion(.failure(.unavailable("The authenticator is unavailable")))
+                case .success(let identity):
+                    services.throttle.reset(userKey) { _ in }
+                    startFamily(identity, completion: completion)
+                }
+            }
+            if !submitted { completion(.failure(.unavailable("Too many logins in progress"))) }
+        }
+    }
+
+    private func startFamily(_ identity: LoginIdentity, completion: @escaping GrantCompletion) {
+        let now = TokenServices.now()
+        let sid = TokenMinter.newID()
+        let jti = TokenMinter.newID()
+        let refresh = RefreshToken.generate()
+        let access: String
+        do {
+            access = try minter.accessToken(for: identity, sid: sid, jti: jti, now: now)
+        } catch {
+            services.logger.error("cannot sign an access token: \(error)")
+            completion(.failure(.unavailable("cannot sign tokens")))
+            return
+        }
+        let family = NewFamily(sid: sid, subject: identity.subject, claims: identity.familyClaims,
+                               lookupKey: refresh.lookupKey, refreshHash: refresh.hash, accessJti: jti, now: now,
+                               expiresAt: now + tokens.refreshTTL)
+        let pair = TokenPair(accessToken: access, accessExpiresIn: tokens.accessTTL / 1000, refreshToken: refresh,
+                             refreshExpiresIn: tokens.refreshTTL / 1000, scope: identity.scope)
+        services.store.createFamily(family) { [services] result in
+            switch result {
+            case .success: completion(.success(pair))
+            case .failure(let e):
+                services.logger.error("login not recorded: \(e)")
+                completion(.failure(.unavailable("The token store is unavailable")))
+            }
+        }
+    }
+
+    // MARK: Refresh
+
+    /// Verifies the access token a refresh or logout carries (expired is fine, the
+    /// signature and every other rule are still checked).
+    func boundAccessToken(_ token: String) -> Result<VerifiedJWS, JOSEError> {
+        do {
+            return .success(try keys.lenientVerifier.verify(token: Array(token.utf8), now: ClaimValidator.currentTime()))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    func refresh(_ presented: RefreshToken, bound: BoundAccessToken?, completion: @escaping GrantCompletion) {
+        let now = TokenServices.now()
+        let successor = RefreshToken.generate()
+        let jti = TokenMinter.newID()
+        let request = RotationRequest(
+            lookupKey: presented.lookupKey, presentedHash: presented.hash, boundAccess: bound,
+            requireBinding: tokens.requireBoundAccessToken, newRefreshHash: successor.hash, newAccessJti: jti,
+            graceBlob: presented.seal(successor: successor), now: now, refreshTTL: tokens.refreshTTL,
+            grace: tokens.refreshReuseGrace, revocationTTL: revocationTTL)
+        let services = self.services
+        services.store.rotate(request) { [self] result in
+            switch result {
+            case .failure(let e):
+                services.logger.error("refresh not recorded: \(e)")
+                completion(.failure(.unavailable("The token store is unavailable")))
+            case .success(.rotated(let family)):
+                issue(family, refresh: successor, jti: jti, now: now, completion: completion)
+            case .success(.graceReplay(let family, let blob, let accessJti)):
+                // A concurrent presentation of the token just rotated: the same successor.
+                guard let again = presented.open(graceBlob: blob) else {
+                    completion(.failure(.invalidGrant("The refresh token is not valid")))
+                    return
+                }
+                issue(family, refresh: again, jti: accessJti, now: now, completion: completion)
+            case .success(.reuseDetected(let revocation)):
+                services.logger.warning("refresh token reuse detected: family revoked")
+                services.hub.broadcast([revocation], now: now) {
+                    completion(.failure(.invalidGrant("The refresh token was already used: the session is revoked")))
+                }
+            case .success(.bindingMismatch(let revocation)):
+                services.logger.warning("refresh with another access token of the subject: family revoked")
+                services.hub.broadcast([revocation], now: now) {
+                    completion(.failure(.invalidGrant("The access token does not belong to this refresh token: the session is revoked")))
+                }
+            case .success(.rejected(let why)):
+                completion(.failure(.invalidGrant(Self.describe(why))))
+            }
+        }
+    }
+
+    private func issue(_ family: FamilySnapshot, refresh: RefreshToken, jti: String, now: Int64,
+                       completion: GrantCompletion) {
+        let identity = LoginIdentity(subject: family.subject, familyClaims: family.claims)
+        do {
+            let access = try minter.accessToken(for: identity, sid: family.sid, jti: jti, now: now)
+            completion(.success(TokenPair(accessToken: access, accessExpiresIn: tokens.accessTTL / 1000,
+                                          refreshToken: refresh,
+                                          refreshExpiresIn: max(0, (family.refreshExpiresAt - now) / 1000),
+                                          scope: identity.scope)))
+        } catch {
+            services.logger.error("cannot sign an access token: \(error)")
+            completion(.failure(.unavailable("cannot sign tokens")))
+        }
+    }
+
+    private static func describe(_ why: RotationRejection) -> String {
+        switch why {
+        case .unknown: return "The refresh token is not valid"
+        case .expired: return "The refresh token expired"
+        case .revoked: return "The session was revoked"
+        case .foreignSubject: return "The access token belongs to another subject"
+        case .bindingMissing: return "The access token issued with this refresh token is required"
+        }
+    }
+
+    // MARK: Logout
+
+    /// Revokes the family of the presented token, or every family of the subject (`all`).
+    func logout(access: Claims?, refresh: RefreshToken?, all: Bool,
+                completion: @escaping @Sendable (Result<Void, GrantFailure>) -> Void) {
+        let now = TokenServices.now()
+        let store = services.store
+        let hub = services.hub
+        let ttl = revocationTTL
+        let finish: @Sendable (Result<[Revocation], TokenStoreError>) -> Void = { [services] result in
+            switch result {
+            case .success(let revocations):
+                hub.broadcast(revocations, now: now) { completion(.success(())) }
+            case .failure(let e):
+                services.logger.error("logout not recorded: \(e)")
+                completion(.failure(.unavailable("The token store is unavailable")))
+            }
+        }
+        if all {
+            guard let subject = access?.sub else {
+                completion(.failure(.invalidRequest("Logging out everywhere needs the access token")))
+                return
+            }
+            store.revokeSubject(subject, revocationTTL: ttl, now: now) { finish($0) }
+        } else if let access, let sid = access.sid {
+            let jti = access.jti
+            let exp = access.exp
+            store.revokeFamily(sid: sid, revocationTTL: ttl, now: now) { [leeway = tokens.leeway] result in
+                // An unknown family (an expired session, or a token of another issuer's
+                // session id) still gets its token revoked.
+                if case .success(nil) = result, let jti, let exp {
+                    store.revokeToken(jti: jti, expiresAt: Int64(exp * 1000) + leeway, now: now) { r in
+                        finish(r.map { [$0] })
+                    }
+                } else {
+                    finish(result.map { $0.map { [$0] } ?? [] })
+                }
+            }
+        } else if let access, let jti = access.jti, let exp = access.exp {
+            store.revokeToken(jti: jti, expiresAt: Int64(exp * 1000) + tokens.leeway, now: now) { finish($0.map { [$0] }) }
+        } else if let refresh {
+            store.revokeFamily(byRefreshToken: refresh.lookupKey, presentedHash: refresh.hash, revocationTTL: ttl,
+                               now: now) { finish($0.map { $0.map { [$0] } ?? [] }) }
+        } else {
+            completion(.failure(.invalidRequest("No token to log out")))
+        }
+    }
+}

@@ -1,2 +1,0 @@
-/// The Redis backend of `TokenStore` (SPEC §5): see `RedisTokenStore`.
-public enum RedisStore {}
