@@ -135,12 +135,9 @@ final class RedisConnection: Selectable {
 
     private func flush() {
         while writable, outputSent < output.count {
+            let sent = outputSent
             let result = output.withUnsafeBytes { raw -> Result<IOResult<Int>, IOError> in
-                do {
-                    return .success(try Syscall.write(fd, raw.baseAddress! + outputSent, raw.count - outputSent))
-                } catch {
-                    return .failure(error)
-                }
+                Result { () throws(IOError) in try Syscall.write(fd, raw.baseAddress! + sent, raw.count - sent) }
             }
             switch result {
             case .success(.processed(let n)): outputSent += n

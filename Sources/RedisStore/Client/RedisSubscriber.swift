@@ -12,7 +12,7 @@ import TokenStore
 /// `isSynced` is false. A `PING` every `healthCheckInterval` detects a silently dead
 /// connection. Confined to the loop thread, but for `isSynced` and `setListener`.
 final class RedisSubscriber: @unchecked Sendable {
-    typealias Resync = (@escaping (Result<[Revocation], TokenStoreError>) -> Void) -> Void
+    typealias Resync = (@escaping @Sendable (Result<[Revocation], TokenStoreError>) -> Void) -> Void
 
     private let loop: EventLoop
     private let options: RedisOptions

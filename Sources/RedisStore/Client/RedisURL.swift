@@ -22,10 +22,10 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
 
     /// Parses a `redis://` URL. `rediss://` (TLS) is refused: this client speaks plain TCP.
     public init(parsing text: String) throws(RedisURLError) {
-        guard let schemeEnd = text.range(of: "://") else { throw .notARedisURL }
-        let scheme = text[..<schemeEnd.lowerBound].lowercased()
+        guard let colon = text.firstIndex(of: ":"), text[colon...].hasPrefix("://") else { throw .notARedisURL }
+        let scheme = text[..<colon].lowercased()
         guard scheme == "redis" else { throw .unsupportedScheme(scheme) }
-        var rest = text[schemeEnd.upperBound...]
+        var rest = text[text.index(colon, offsetBy: 3)...]
         if rest.contains("?") || rest.contains("#") { throw .queryNotSupported }
 
         var path: Substring = ""

@@ -1,0 +1,1 @@
+../../TokenStoreTests/Support/StoreHarness.swift

@@ -1,0 +1,1 @@
+../../TokenStoreTests/TokenStoreContract.swift
