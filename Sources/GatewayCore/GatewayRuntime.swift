@@ -11,11 +11,13 @@ final class GatewayRuntime: Sendable {
     let localRoutes: [([UInt8], LocalHandler)]
     /// Token verification; nil when the configuration has no `tokens`.
     let auth: AuthRuntime?
+    let cors: CORSPolicy?
 
     init(config: GatewayConfig, auth: AuthRuntime?, localRoutes: [([UInt8], LocalHandler)] = []) {
         self.config = config
         self.auth = auth
         self.localRoutes = localRoutes
+        self.cors = config.cors.map(CORSPolicy.init(settings:))
         self.routes = RouteTable(config.routes, identityHeaders: config.identityHeaders.allNames)
         self.httpLimits = HTTPLimits(
             maxRequestLine: config.limits.maxRequestLine, maxHeaderBytes: config.limits.maxHeaderBytes,

@@ -60,11 +60,21 @@ struct RefreshToken: Sendable {
     let lookupKey: Digest32
     let hash: Digest32
 
+    /// The first token of a new family.
     static func generate() -> RefreshToken {
         RefreshToken(raw: SecureRandom.bytes(count: lookupBytes + secretBytes))
     }
 
+    /// The token that replaces this one: the family's lookup id, a fresh secret. The store
+    /// finds the family by the lookup id and tells current from used tokens by the hash.
+    func successor() -> RefreshToken {
+        RefreshToken(raw: Array(lookupID) + SecureRandom.bytes(count: Self.secretBytes))
+    }
+
+    private let lookupID: ArraySlice<UInt8>
+
     private init(raw: [UInt8]) {
+        lookupID = raw[0..<Self.lookupBytes]
         text = Base64URL.encodeToString(raw)
         lookupKey = Digest32(bytes: SHA256.hash(Array(raw[0..<Self.lookupBytes])))!
         hash = Digest32(bytes: SHA256.hash(Array(text.utf8)))!

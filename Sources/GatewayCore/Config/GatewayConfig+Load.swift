@@ -329,7 +329,9 @@ extension GatewayConfig {
                 name: r.string("name") ?? path, path: path, methods: methods, host: host, upstreams: upstreams,
                 auth: auth ?? .required, scopes: scopes, roles: roles,
                 stripPrefix: r.bool("strip_prefix", default: false),
-                forwardAuthorization: r.bool("forward_authorization", default: true),
+                // The gateway consumes the bearer token on protected routes; passing it on
+                // would let every upstream replay it. Public routes leave it to the upstream.
+                forwardAuthorization: r.bool("forward_authorization", default: auth == AuthMode.none),
                 websocket: r.bool("websocket", default: false),
                 preserveHost: r.bool("preserve_host", default: true),
                 maxBodyBytes: Int64(r.int("max_body_bytes", default: Int(limits.maxBodyBytes), range: 0...(1 << 40))),

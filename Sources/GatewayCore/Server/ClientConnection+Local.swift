@@ -31,7 +31,7 @@ extension ClientConnection {
         HeadWriter.append("Date: ", to: &out)
         out.append(contentsOf: worker.date.value)
         HeadWriter.append("\r\n", to: &out)
-        for (name, value) in response.headers {
+        for (name, value) in response.headers + corsHeaders {
             HeadWriter.append(name, to: &out)
             HeadWriter.append(": ", to: &out)
             HeadWriter.append(value, to: &out)

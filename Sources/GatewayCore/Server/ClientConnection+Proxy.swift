@@ -278,7 +278,7 @@ extension ClientConnection: UpstreamOwner {
         exchange.clientFraming = ResponseHeadBuilder(
             response: responseHead, requestMethod: head.method, clientVersion: head.version, keepAlive: keepAlive,
             requestID: requestID, removed: route?.removedResponseHeaders ?? HeaderNameSet([]),
-            setHeaders: route?.config.setResponseHeaders ?? [], upgrade: false
+            setHeaders: (route?.config.setResponseHeaders ?? []) + corsHeaders, upgrade: false
         ).write(into: &out)
         if exchange.clientFraming == .untilClose { keepAlive = false }
         queue(out)

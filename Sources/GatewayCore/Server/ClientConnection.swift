@@ -53,6 +53,8 @@ final class ClientConnection: Selectable {
     var route: Route?
     /// Who the current request acts for, once its token verified (for the access log).
     var principal: Principal?
+    /// CORS headers every response to the current request carries (empty without `Origin`).
+    var corsHeaders: [(String, String)] = []
 
     /// Proxy state of the current exchange (see `ClientConnection+Proxy.swift`).
     var exchange = ProxyExchangeState()
@@ -222,6 +224,14 @@ final class ClientConnection: Selectable {
             sendError(405, "method_not_allowed", "\(head.method.name) is not allowed")
             return
         }
+        if let cors = runtime.cors, let origin = head.value(named: "origin") {
+            if head.method == .options, let method = head.value(named: "access-control-request-method") {
+                sendLocal(cors.preflight(origin: origin, method: method,
+                                         requestHeaders: head.value(named: "access-control-request-headers")))
+                return
+            }
+            corsHeaders = cors.responseHeaders(origin: origin)
+        }
         if let handler = localHandlerForPath() {
             startLocal(handler)
             return
@@ -294,6 +304,7 @@ final class ClientConnection: Selectable {
         logAccess()
         route = nil
         principal = nil
+        corsHeaders = []
         localHandler = nil
         localBody.removeAll(keepingCapacity: false)
         exchange = ProxyExchangeState()

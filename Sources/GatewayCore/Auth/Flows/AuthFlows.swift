@@ -113,7 +113,7 @@ final class AuthFlows: Sendable {
 
     func refresh(_ presented: RefreshToken, bound: BoundAccessToken?, completion: @escaping GrantCompletion) {
         let now = TokenServices.now()
-        let successor = RefreshToken.generate()
+        let successor = presented.successor()
         let jti = TokenMinter.newID()
         let request = RotationRequest(
             lookupKey: presented.lookupKey, presentedHash: presented.hash, boundAccess: bound,
