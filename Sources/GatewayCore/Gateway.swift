@@ -73,7 +73,7 @@ public enum Gateway {
     static func check(configPath: String, environment: [String: String]) -> Int32 {
         do {
             let config = try GatewayConfig.load(path: configPath, environment: environment)
-            _ = try GatewayRuntime.build(config: config, environment: environment, services: nil)
+            _ = try GatewayRuntime.build(config: config, environment: environment, context: nil)
             print("\(configPath): OK (\(config.routes.count) routes, listen \(config.listen))")
             return 0
         } catch {
@@ -102,12 +102,14 @@ public enum Gateway {
         }
         let logger = Logger(level: config.log.level)
         var services: TokenServices?
+        let context: ServerContext
         let runtime: GatewayRuntime
         do {
             if config.tokens != nil {
                 services = try TokenServices.open(config: config, environment: environment, logger: logger)
             }
-            runtime = try GatewayRuntime.build(config: config, environment: environment, services: services)
+            context = ServerContext(limits: config.limits, hub: services?.hub ?? RevocationHub(), services: services)
+            runtime = try GatewayRuntime.build(config: config, environment: environment, context: context)
         } catch {
             services?.store.close()
             printError("\(configPath): invalid configuration, not starting")
@@ -116,13 +118,14 @@ public enum Gateway {
         }
         let server: GatewayServer
         do {
-            server = try GatewayServer(runtime: runtime, hub: services?.hub ?? RevocationHub())
+            server = try GatewayServer(runtime: runtime, context: context)
         } catch {
             services?.store.close()
             logger.error("cannot listen on \(config.listen): \(error)")
             return 1
         }
-        logger.info("listening on \(config.listen.withPort(server.port)) with \(server.group.loops.count) workers")
+        logger.info("listening on \(config.listen.withPort(server.port)) with \(server.group.loops.count) workers"
+            + (server.adminPort.map { ", admin on port \($0)" } ?? ""))
 
         while true {
             var sig: Int32 = 0
@@ -137,7 +140,7 @@ public enum Gateway {
                     if services == nil && next.tokens != nil {
                         throw ConfigError("tokens", "token settings were added: restart to open the store")
                     }
-                    server.reload(try GatewayRuntime.build(config: next, environment: environment, services: services))
+                    server.reload(try GatewayRuntime.build(config: next, environment: environment, context: context))
                     logger.info("configuration reloaded (\(next.routes.count) routes)")
                 } catch {
                     logger.error("reload refused, keeping the running configuration: \(String(describing: error).replacingNewlines())")

@@ -12,9 +12,13 @@ final class GatewayRuntime: Sendable {
     /// Token verification; nil when the configuration has no `tokens`.
     let auth: AuthRuntime?
     let cors: CORSPolicy?
+    /// What the admin listener serves (no routes, only /healthz, /readyz, /metrics).
+    let admin: GatewayRuntime?
 
-    init(config: GatewayConfig, auth: AuthRuntime?, localRoutes: [([UInt8], LocalHandler)] = []) {
+    init(config: GatewayConfig, auth: AuthRuntime?, localRoutes: [([UInt8], LocalHandler)] = [],
+         admin: GatewayRuntime? = nil) {
         self.config = config
+        self.admin = admin
         self.auth = auth
         self.localRoutes = localRoutes
         self.cors = config.cors.map(CORSPolicy.init(settings:))

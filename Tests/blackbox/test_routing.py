@@ -92,3 +92,29 @@ def test_unknown_path_404_json(two_upstreams):
     gw, _, _ = two_upstreams
     r = requests.get(gw.url + "/nothing-here")
     assert r.status_code == 404 and r.json()["error"] == "not_found"
+
+
+def test_method_mismatch_never_falls_back_to_a_shorter_route(gateway_factory, upstream, upstream2):
+    """`/api/admin` (GET only, protected) must not hand DELETE to the public `/api` route."""
+    gw = gateway_factory({
+        "tokens": {"issuer": "https://issuer.test", "audience": "api",
+                   "keys": [{"kid": "k", "alg": "HS256", "secret_env": "TEST_SECRET"}]},
+        "routes": [
+            {"path": "/api", "upstream": "http://127.0.0.1:%d" % upstream.port, "auth": "none"},
+            {"path": "/api/admin", "upstream": "http://127.0.0.1:%d" % upstream2.port, "methods": ["GET"]},
+            {"path": "/api/admin", "upstream": "http://127.0.0.1:%d" % upstream.port, "methods": ["PUT"],
+             "auth": "none"},
+        ]}, env={"TEST_SECRET": "s" * 32})
+    r = requests.delete(gw.url + "/api/admin/x", timeout=5)
+    assert r.status_code == 405 and set(r.headers["Allow"].split(", ")) >= {"GET", "PUT"}
+    assert requests.put(gw.url + "/api/admin/x", timeout=5).status_code == 200  # same prefix, other method
+    assert requests.get(gw.url + "/api/admin/x", timeout=5).status_code == 401
+    assert requests.delete(gw.url + "/api/other", timeout=5).status_code == 200
+    assert not upstream2.hits()
+
+
+def test_strip_prefix_under_a_base_path(gateway_factory, upstream):
+    gw = gateway_factory({"routes": [{"path": "/me", "upstream": "http://127.0.0.1:%d/profile" % upstream.port,
+                                      "auth": "none", "strip_prefix": True}]})
+    assert requests.get(gw.url + "/me", timeout=5).json()["target"] == "/profile"
+    assert requests.get(gw.url + "/me/x", timeout=5).json()["target"] == "/profile/x"

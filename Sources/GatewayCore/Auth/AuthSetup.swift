@@ -8,8 +8,17 @@ extension GatewayRuntime {
     /// Everything is read before anything is swapped in, so a bad key or users file leaves
     /// the running generation untouched. `services` is nil for `gateway check`.
     static func build(config: GatewayConfig, environment: [String: String],
-                      services: TokenServices?) throws(ConfigError) -> GatewayRuntime {
-        guard let tokens = config.tokens else { return GatewayRuntime(config: config, auth: nil) }
+                      context: ServerContext?) throws(ConfigError) -> GatewayRuntime {
+        let services = context?.services
+        var admin: GatewayRuntime?
+        if let context, config.adminListen != nil {
+            var adminConfig = config
+            adminConfig.routes = []
+            adminConfig.cors = nil
+            admin = GatewayRuntime(config: adminConfig, auth: nil,
+                                   localRoutes: AdminEndpoints.handlers(context: context, hasTokens: config.tokens != nil))
+        }
+        guard let tokens = config.tokens else { return GatewayRuntime(config: config, auth: nil, admin: admin) }
         var issues: [ConfigError.Issue] = []
         var keys: TokenKeys?
         do {
@@ -46,7 +55,7 @@ extension GatewayRuntime {
             if let p = a.tokenPath { local.append((Array(p.utf8), TokenEndpointHandler(endpoints: endpoints))) }
             if let p = a.logoutPath { local.append((Array(p.utf8), LogoutHandler(endpoints: endpoints))) }
         }
-        return GatewayRuntime(config: config, auth: auth, localRoutes: local)
+        return GatewayRuntime(config: config, auth: auth, localRoutes: local, admin: admin)
     }
 }
 

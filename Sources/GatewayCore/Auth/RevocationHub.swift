@@ -14,6 +14,9 @@ final class RevocationHub: Sendable {
 
     private let state = Mutex(State())
 
+    /// Revocations in force (the master copy).
+    var count: Int { state.withLock { $0.master.count } }
+
     /// Registers a worker and returns the revocations in force, for its own list.
     func register(loop: EventLoop, apply: @escaping @Sendable ([Revocation]) -> Void) -> RevocationList {
         state.withLock { s in
@@ -45,7 +48,7 @@ final class RevocationHub: Sendable {
 }
 
 /// Counts down the workers that still have to apply a broadcast.
-private final class PendingCounter: Sendable {
+final class PendingCounter: Sendable {
     private let remaining: Atomic<Int>
     init(_ count: Int) { remaining = Atomic(count) }
     /// True for the last arrival.

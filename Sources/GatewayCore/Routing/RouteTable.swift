@@ -72,7 +72,8 @@ public final class Route: Sendable {
             rest = UnsafeRawBufferPointer(rebasing: normalized[prefix.count...])
         }
         if rest.isEmpty {
-            out.append(UInt8(ascii: "/"))
+            // `/me` stripped to nothing under base `/profile` is `/profile`, not `/profile/`.
+            if base.isEmpty { out.append(UInt8(ascii: "/")) }
         } else {
             out.append(contentsOf: rest)
         }
@@ -107,8 +108,13 @@ public final class RouteTable: Sendable {
     /// `path` is normalised; `host` lower-case without port (empty if none).
     public func match(path: UnsafeRawBufferPointer, host: UnsafeRawBufferPointer, method: HTTPMethod) -> RouteMatch {
         var allow: [String] = []
+        // The longest matching prefix owns the path: if none of its routes allows the method,
+        // the answer is 405, never a shorter (perhaps less protected) route.
+        var owner = -1
         for r in routes where r.matchesPath(path) && r.matchesHost(host) {
+            if owner >= 0 && r.prefix.count < owner { break }
             if r.allows(method) { return .route(r) }
+            owner = r.prefix.count
             allow.append(contentsOf: r.config.methods)
         }
         if allow.isEmpty { return .notFound }

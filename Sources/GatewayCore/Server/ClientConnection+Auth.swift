@@ -29,8 +29,10 @@ extension ClientConnection {
         switch credentials {
         case .none:
             if mode == .optional { return .allow([]) }
+            authFailure = "missing"
             return .deny(AuthAnswers.unauthorized(realm: auth.realm))
         case .malformed:
+            authFailure = "malformed_header"
             return .deny(AuthAnswers.invalidRequest(realm: auth.realm, "The Authorization header is not a valid Bearer credential"))
         case .token(let range):
             let checked = head.bytes.withUnsafeBytes { b in
@@ -40,19 +42,23 @@ extension ClientConnection {
             switch checked {
             case .success(let t): token = t
             case .failure(let error):
+                authFailure = error.code
                 return .deny(AuthAnswers.invalidToken(realm: auth.realm, error))
             }
             let claims = token.claims
             if worker.revocations.isRevoked(sid: claims.sid, jti: claims.jti, now: worker.wallClockMillis) {
+                authFailure = "revoked"
                 return .deny(AuthAnswers.revoked(realm: auth.realm))
             }
             if let missing = AuthAnswers.insufficient(route.config, claims, realm: auth.realm) {
+                authFailure = "insufficient_scope"
                 return .deny(missing)
             }
             var identity: [UInt8] = []
             do {
                 try IdentityHeaders.render(claims, names: runtime.config.identityHeaders, into: &identity)
             } catch {
+                authFailure = "unforwardable_claim"
                 return .deny(AuthAnswers.unforwardable(realm: auth.realm, claim: error.claim))
             }
             principal = Principal(subject: claims.sub, sid: claims.sid, jti: claims.jti)

@@ -23,6 +23,9 @@ struct ProxyExchangeState {
     var responseBody: Body = .none
     var clientFraming: ClientFraming = .asIs
     var status = 0
+    /// When the request was handed to the upstream, and how long its response head took (ms).
+    var upstreamStart: Int64 = 0
+    var upstreamMillis: Int64?
 }
 
 extension ClientConnection: UpstreamOwner {
@@ -51,6 +54,7 @@ extension ClientConnection: UpstreamOwner {
         upstreamRequestHead = out
         worker.scratch = out
         phase = .proxy
+        exchange.upstreamStart = now
         connectUpstream()
     }
 
@@ -272,6 +276,7 @@ extension ClientConnection: UpstreamOwner {
         }
         exchange.status = responseHead.status
         exchange.responseHeadDone = true
+        exchange.upstreamMillis = now - exchange.upstreamStart
         if !exchange.requestBodyDone { keepAlive = false }
         var out = worker.scratch
         out.removeAll(keepingCapacity: true)

@@ -53,6 +53,10 @@ final class ClientConnection: Selectable {
     var route: Route?
     /// Who the current request acts for, once its token verified (for the access log).
     var principal: Principal?
+    /// Metrics and access-log label: the route's name, the gateway path, or "-".
+    var routeLabel = "-"
+    /// Why the auth policy refused the current request (metrics), if it did.
+    var authFailure: String?
     /// CORS headers every response to the current request carries (empty without `Origin`).
     var corsHeaders: [(String, String)] = []
 
@@ -71,11 +75,15 @@ final class ClientConnection: Selectable {
     /// Output above this stops reading from the other side until it drains.
     static let highWater = 256 * 1024
 
-    init(fd: Int32, peer: SocketAddress?, worker: Worker) {
+    /// Accepted on the admin listener: served by the admin runtime only.
+    let admin: Bool
+
+    init(fd: Int32, peer: SocketAddress?, worker: Worker, admin: Bool = false) {
         self.fd = fd
         self.peer = peer
         self.worker = worker
-        self.runtime = worker.runtime
+        self.runtime = admin ? worker.adminRuntime : worker.runtime
+        self.admin = admin
     }
 
     var now: Int64 { worker.loop.now }
@@ -159,6 +167,7 @@ final class ClientConnection: Selectable {
     }
 
     private func headComplete(_ end: Int) {
+        requestStart = now
         let buffer = input!
         let skip = scanner.skipped
         do {
@@ -173,9 +182,8 @@ final class ClientConnection: Selectable {
         }
         buffer.consume(end)
         scanner.reset()
-        runtime = worker.runtime
+        runtime = admin ? worker.adminRuntime : worker.runtime
         requestCount += 1
-        requestStart = now
         keepAlive = head.keepAlive && requestCount < limits.maxRequestsPerConnection && !worker.draining
         assignRequestID()
         dispatch()
@@ -233,6 +241,7 @@ final class ClientConnection: Selectable {
             corsHeaders = cors.responseHeaders(origin: origin)
         }
         if let handler = localHandlerForPath() {
+            routeLabel = String(decoding: worker.pathScratch, as: UTF8.self)
             startLocal(handler)
             return
         }
@@ -247,6 +256,7 @@ final class ClientConnection: Selectable {
                       extraHeaders: [("Allow", allow.joined(separator: ", "))])
         case .route(let r):
             route = r
+            routeLabel = r.config.name
             if head.contentLength > r.config.maxBodyBytes {
                 sendError(413, "payload_too_large", "The request body is larger than this route accepts")
                 return
@@ -305,6 +315,8 @@ final class ClientConnection: Selectable {
         route = nil
         principal = nil
         corsHeaders = []
+        routeLabel = "-"
+        authFailure = nil
         localHandler = nil
         localBody.removeAll(keepingCapacity: false)
         exchange = ProxyExchangeState()

@@ -4,11 +4,14 @@ import EventLoop
 final class Listener: Selectable {
     let fd: Int32
     unowned let worker: Worker
+    /// The admin listener: its connections see only /healthz, /readyz and /metrics.
+    let admin: Bool
     private var closed = false
 
-    init(fd: Int32, worker: Worker) {
+    init(fd: Int32, worker: Worker, admin: Bool = false) {
         self.fd = fd
         self.worker = worker
+        self.admin = admin
     }
 
     func ready(_ events: UInt32) {
@@ -27,7 +30,7 @@ final class Listener: Selectable {
                 Syscall.close(cfd)
                 continue
             }
-            let c = ClientConnection(fd: cfd, peer: peer, worker: worker)
+            let c = ClientConnection(fd: cfd, peer: peer, worker: worker, admin: admin)
             do {
                 try worker.loop.register(cfd, c)
             } catch {

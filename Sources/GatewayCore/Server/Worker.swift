@@ -9,6 +9,10 @@ final class Worker {
     let loop: EventLoop
     var runtime: GatewayRuntime
     let limiter: ConnectionLimiter
+    let context: ServerContext
+    let metrics: WorkerMetrics
+    private var accessBatch: [UInt8] = []
+    private var accessLines = 0
     let upstreamPool: UpstreamPool
     private(set) var connections: [ClientConnection] = []
     var requestIDs = RequestIDGenerator()
@@ -24,10 +28,12 @@ final class Worker {
     var revocations = RevocationList()
     private var bearer: BearerVerifier?
 
-    init(loop: EventLoop, runtime: GatewayRuntime, limiter: ConnectionLimiter) {
+    init(loop: EventLoop, runtime: GatewayRuntime, context: ServerContext) {
         self.loop = loop
         self.runtime = runtime
-        self.limiter = limiter
+        self.context = context
+        self.limiter = context.limiter
+        self.metrics = context.metrics.register()
         self.upstreamPool = UpstreamPool(
             maxPerUpstream: runtime.config.limits.upstreamIdleConnections,
             idleTimeout: runtime.config.limits.upstreamIdleTimeout)
@@ -94,6 +100,7 @@ final class Worker {
         }
         upstreamPool.sweep(now: now)
         revocations.sweep(now: wallClockMillis)
+        flushAccessLog()
     }
 
     func beginDrain() {
@@ -103,8 +110,29 @@ final class Worker {
 
     var openConnections: Int { connections.count }
 
-    /// Called once per finished exchange (metrics and access log hook).
+    var adminRuntime: GatewayRuntime { runtime.admin ?? runtime }
+
+    /// Called once per finished exchange: metrics, and the access-log line.
     func recordExchange(_ c: ClientConnection) {
         requestsServed &+= 1
+        if c.admin { return }
+        let status = c.exchange.status
+        metrics.record(route: c.routeLabel, status: status, upstreamMillis: c.exchange.upstreamMillis,
+                       authFailure: c.authFailure)
+        guard runtime.config.log.accessLog else { return }
+        AccessLogLine.append(c, status: status, now: now, into: &accessBatch)
+        accessLines += 1
+        if accessBatch.count >= 64 * 1024 { flushAccessLog() }
+    }
+
+    private var now: Int64 { loop.now }
+
+    /// Hands the batched lines to the writer thread (every sweep, or when 64 KiB piled up).
+    func flushAccessLog() {
+        guard !accessBatch.isEmpty else { return }
+        context.accessLog.write(accessBatch, lines: accessLines)
+        accessBatch = []
+        accessBatch.reserveCapacity(8192)
+        accessLines = 0
     }
 }

@@ -41,6 +41,7 @@ final class AuthFlows: Sendable {
                 completion(.failure(.unavailable("\(e)")))
                 return
             case .success(let wait) where wait > 0:
+                services.counters.count(.login_throttled)
                 completion(.failure(.throttled(retryAfter: (wait + 999) / 1000)))
                 return
             case .success:
@@ -52,6 +53,7 @@ final class AuthFlows: Sendable {
                 ConstantTime.wipe(&secret)
                 switch result {
                 case .rejected:
+                    services.counters.count(.login_failed)
                     services.throttle.recordFailure(throttleKeys, now: TokenServices.now()) { counted in
                         if case .success(let wait) = counted, wait > 0 {
                             completion(.failure(.throttled(retryAfter: (wait + 999) / 1000)))
@@ -91,7 +93,9 @@ final class AuthFlows: Sendable {
                              refreshExpiresIn: tokens.refreshTTL / 1000, scope: identity.scope)
         services.store.createFamily(family) { [services] result in
             switch result {
-            case .success: completion(.success(pair))
+            case .success:
+                services.counters.count(.issued)
+                completion(.success(pair))
             case .failure(let e):
                 services.logger.error("login not recorded: \(e)")
                 completion(.failure(.unavailable("The token store is unavailable")))
@@ -127,20 +131,24 @@ final class AuthFlows: Sendable {
                 services.logger.error("refresh not recorded: \(e)")
                 completion(.failure(.unavailable("The token store is unavailable")))
             case .success(.rotated(let family)):
+                services.counters.count(.refreshed)
                 issue(family, refresh: successor, jti: jti, now: now, completion: completion)
             case .success(.graceReplay(let family, let blob, let accessJti)):
                 // A concurrent presentation of the token just rotated: the same successor.
+                services.counters.count(.grace_replayed)
                 guard let again = presented.open(graceBlob: blob) else {
                     completion(.failure(.invalidGrant("The refresh token is not valid")))
                     return
                 }
                 issue(family, refresh: again, jti: accessJti, now: now, completion: completion)
             case .success(.reuseDetected(let revocation)):
+                services.counters.count(.reuse_detected)
                 services.logger.warning("refresh token reuse detected: family revoked")
                 services.hub.broadcast([revocation], now: now) {
                     completion(.failure(.invalidGrant("The refresh token was already used: the session is revoked")))
                 }
             case .success(.bindingMismatch(let revocation)):
+                services.counters.count(.binding_mismatch)
                 services.logger.warning("refresh with another access token of the subject: family revoked")
                 services.hub.broadcast([revocation], now: now) {
                     completion(.failure(.invalidGrant("The access token does not belong to this refresh token: the session is revoked")))
@@ -188,6 +196,7 @@ final class AuthFlows: Sendable {
         let finish: @Sendable (Result<[Revocation], TokenStoreError>) -> Void = { [services] result in
             switch result {
             case .success(let revocations):
+                services.counters.count(.revoked, by: revocations.count)
                 hub.broadcast(revocations, now: now) { completion(.success(())) }
             case .failure(let e):
                 services.logger.error("logout not recorded: \(e)")

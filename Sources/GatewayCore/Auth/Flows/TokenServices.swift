@@ -9,6 +9,7 @@ final class TokenServices: Sendable {
     let hub: RevocationHub
     let pool: BlockingPool
     let logger: Logger
+    let counters = TokenCounters()
 
     init(store: any TokenStore, throttle: any LoginThrottle, hub: RevocationHub, pool: BlockingPool, logger: Logger) {
         self.store = store

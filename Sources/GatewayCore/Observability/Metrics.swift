@@ -1,0 +1,145 @@
+import Synchronization
+
+/// Prometheus metrics (text format 0.0.4). Request counters live per worker, each behind
+/// its own lock that only that worker and a scrape ever take, so workers never contend;
+/// token events are rare and counted in shared atomics.
+final class Metrics: Sendable {
+    private let workers = Mutex<[WorkerMetrics]>([])
+    let tokens: TokenCounters
+
+    init(tokens: TokenCounters) {
+        self.tokens = tokens
+    }
+
+    /// A new worker's counters.
+    func register() -> WorkerMetrics {
+        let w = WorkerMetrics()
+        workers.withLock { $0.append(w) }
+        return w
+    }
+
+    /// The whole exposition. `gauges` are point-in-time values (open connections, ...).
+    func render(gauges: [(name: String, help: String, value: Int)]) -> [UInt8] {
+        var requests: [WorkerMetrics.RequestKey: UInt64] = [:]
+        var failures: [String: UInt64] = [:]
+        var latency = Histogram()
+        for w in workers.withLock({ $0 }) {
+            w.snapshot { s in
+                requests.merge(s.requests, uniquingKeysWith: +)
+                failures.merge(s.authFailures, uniquingKeysWith: +)
+                latency.add(s.upstreamLatency)
+            }
+        }
+        var out = ""
+        out += "# HELP gateway_requests_total Requests answered, by route and status.\n"
+        out += "# TYPE gateway_requests_total counter\n"
+        for (k, v) in requests.sorted(by: { ($0.key.route, $0.key.status) < ($1.key.route, $1.key.status) }) {
+            out += "gateway_requests_total{route=\"\(Self.escape(k.route))\",status=\"\(k.status)\"} \(v)\n"
+        }
+        out += "# HELP gateway_auth_failures_total Requests refused by the auth policy, by reason.\n"
+        out += "# TYPE gateway_auth_failures_total counter\n"
+        for (reason, v) in failures.sorted(by: { $0.key < $1.key }) {
+            out += "gateway_auth_failures_total{reason=\"\(Self.escape(reason))\"} \(v)\n"
+        }
+        out += "# HELP gateway_tokens_total Token life-cycle events.\n"
+        out += "# TYPE gateway_tokens_total counter\n"
+        for (event, v) in tokens.values {
+            out += "gateway_tokens_total{event=\"\(event)\"} \(v)\n"
+        }
+        out += "# HELP gateway_upstream_response_seconds Time from forwarding a request to the upstream's response head.\n"
+        out += "# TYPE gateway_upstream_response_seconds histogram\n"
+        var cumulative: UInt64 = 0
+        for (i, bound) in Histogram.bounds.enumerated() {
+            cumulative += latency.buckets[i]
+            out += "gateway_upstream_response_seconds_bucket{le=\"\(bound)\"} \(cumulative)\n"
+        }
+        cumulative += latency.buckets[Histogram.bounds.count]
+        out += "gateway_upstream_response_seconds_bucket{le=\"+Inf\"} \(cumulative)\n"
+        out += "gateway_upstream_response_seconds_sum \(Double(latency.sumMillis) / 1000)\n"
+        out += "gateway_upstream_response_seconds_count \(cumulative)\n"
+        for g in gauges {
+            out += "# HELP \(g.name) \(g.help)\n# TYPE \(g.name) gauge\n\(g.name) \(g.value)\n"
+        }
+        return Array(out.utf8)
+    }
+
+    private static func escape(_ s: String) -> String {
+        var o = ""
+        for c in s {
+            switch c {
+            case "\\": o += "\\\\"
+            case "\"": o += "\\\""
+            case "\n": o += "\\n"
+            default: o.append(c)
+            }
+        }
+        return o
+    }
+}
+
+/// One worker's counters.
+final class WorkerMetrics: Sendable {
+    struct RequestKey: Hashable {
+        var route: String
+        var status: Int
+    }
+
+    struct State {
+        var requests: [RequestKey: UInt64] = [:]
+        var authFailures: [String: UInt64] = [:]
+        var upstreamLatency = Histogram()
+    }
+
+    private let state = Mutex(State())
+
+    func record(route: String, status: Int, upstreamMillis: Int64?, authFailure: String?) {
+        state.withLock { s in
+            s.requests[RequestKey(route: route, status: status), default: 0] &+= 1
+            if let authFailure { s.authFailures[authFailure, default: 0] &+= 1 }
+            if let upstreamMillis { s.upstreamLatency.observe(millis: upstreamMillis) }
+        }
+    }
+
+    func snapshot(_ body: (State) -> Void) {
+        let s = state.withLock { $0 }
+        body(s)
+    }
+}
+
+struct Histogram {
+    static let bounds: [Double] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+    private static let boundMillis: [Int64] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000]
+    var buckets = [UInt64](repeating: 0, count: Histogram.bounds.count + 1)
+    var sumMillis: Int64 = 0
+
+    mutating func observe(millis: Int64) {
+        var i = 0
+        while i < Self.boundMillis.count && millis > Self.boundMillis[i] { i += 1 }
+        buckets[i] &+= 1
+        sumMillis &+= millis
+    }
+
+    mutating func add(_ other: Histogram) {
+        for i in buckets.indices { buckets[i] &+= other.buckets[i] }
+        sumMillis &+= other.sumMillis
+    }
+}
+
+/// Token life-cycle events, from whichever thread finishes a flow.
+final class TokenCounters: Sendable {
+    enum Event: String, CaseIterable {
+        case issued, refreshed, grace_replayed, reuse_detected, binding_mismatch, revoked, login_failed, login_throttled
+    }
+
+    private let counts = Mutex([UInt64](repeating: 0, count: Event.allCases.count))
+
+    func count(_ e: Event, by n: Int = 1) {
+        let i = Event.allCases.firstIndex(of: e)!
+        counts.withLock { $0[i] &+= UInt64(n) }
+    }
+
+    var values: [(String, UInt64)] {
+        let c = counts.withLock { $0 }
+        return Event.allCases.enumerated().map { ($1.rawValue, c[$0]) }
+    }
+}

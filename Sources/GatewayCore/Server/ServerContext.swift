@@ -1,0 +1,24 @@
+import Synchronization
+
+/// What lives as long as the process, across reloads: the connection limiter, revocations,
+/// metrics, the access log, the token services, and whether the gateway is draining.
+final class ServerContext: Sendable {
+    let limiter: ConnectionLimiter
+    let hub: RevocationHub
+    let metrics: Metrics
+    let accessLog = AccessLog()
+    let services: TokenServices?
+    private let drainingFlag = Atomic<Bool>(false)
+
+    init(limits: Limits, hub: RevocationHub, services: TokenServices?) {
+        limiter = ConnectionLimiter(maxTotal: limits.maxConnections, maxPerAddress: limits.maxConnectionsPerClient)
+        self.hub = hub
+        self.services = services
+        metrics = Metrics(tokens: services?.counters ?? TokenCounters())
+    }
+
+    var draining: Bool {
+        get { drainingFlag.load(ordering: .relaxed) }
+        set { drainingFlag.store(newValue, ordering: .relaxed) }
+    }
+}
