@@ -57,10 +57,15 @@ def test_authlib_password_grant_and_automatic_refresh(gw):
     first_claims = claims_of(first["access_token"])
 
     # A protected call through the session.
+    fresh = time.time() < token["expires_at"] - 0.3
     r = session.get(gw.url + "/api/echo")
     assert r.status_code == 200, r.text
     assert upstream_headers(r)["x-auth-subject"] == ["alice"]
-    assert updates == []                       # not expired yet: no refresh
+    if fresh:
+        assert updates == []                   # not expired yet: no refresh
+    updates.clear()
+    first = dict(session.token)                # (the same token unless a very slow machine refreshed)
+    first_claims = claims_of(first["access_token"])
 
     wait_until_expired(first)
 

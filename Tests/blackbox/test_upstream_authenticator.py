@@ -191,7 +191,7 @@ def test_service_timeout_is_503_within_the_timeout(gw, service):
     r = login(gw)
     elapsed = time.monotonic() - started
     assert_unavailable(r)
-    assert TIMEOUT_S * 0.8 <= elapsed <= TIMEOUT_S + 1.5, elapsed
+    assert TIMEOUT_S * 0.8 <= elapsed <= TIMEOUT_S + 2.0, elapsed
     service.release.set()
     service.mode = "normal"
     assert login(gw).status_code == 200
