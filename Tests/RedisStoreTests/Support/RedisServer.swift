@@ -52,6 +52,16 @@ final class RedisServer: @unchecked Sendable {
 
     deinit { stop(removeFiles: true) }
 
+    /// Starts a server from a thread of its own (starting blocks on bounded polls).
+    static func start(extraArguments: [String] = []) async throws -> RedisServer {
+        try await offPool { try RedisServer(extraArguments: extraArguments) }
+    }
+
+    /// `restart()` off the concurrency pool.
+    func restartAsync() async throws {
+        try await offPool { [self] in try restart() }
+    }
+
     var url: String { "redis://127.0.0.1:\(port)" }
 
     var isRunning: Bool { pid.withLock { $0 != 0 } }

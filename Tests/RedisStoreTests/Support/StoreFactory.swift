@@ -1,3 +1,4 @@
+import EventLoop
 import Glibc
 import RedisStore
 import Testing
@@ -26,10 +27,17 @@ struct StoreFactory: Sendable, CustomTestStringConvertible {
 
     static let all: [StoreFactory] = [.redis]
 
+    /// Starting and stopping servers blocks (bounded waits): done on a thread of its own,
+    /// never on the Swift concurrency pool, so other tests' timings are not disturbed.
     func with(_ body: (any TokenStore) async throws -> Void) async throws {
-        let (store, cleanup) = try open()
-        defer { cleanup() }
-        try await body(store)
+        let (store, cleanup) = try await offPool(open)
+        do {
+            try await body(store)
+        } catch {
+            try await offPool(cleanup)
+            throw error
+        }
+        try await offPool(cleanup)
     }
 }
 
@@ -56,6 +64,13 @@ func eventually(seconds: Double, _ condition: () -> Bool) async -> Bool {
         try? await Task.sleep(nanoseconds: 10_000_000)
     }
     return condition()
+}
+
+/// Runs blocking work (process start and stop, polling) on a new thread and awaits it.
+func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { c in
+        Thread.spawn(name: "test-blocking") { c.resume(with: Result { try body() }) }
+    }
 }
 
 func monotonicMillis() -> Int64 {

@@ -1,0 +1,73 @@
+import Glibc
+import Testing
+import TokenStore
+
+@testable import RedisStore
+
+@Suite("Redis login throttle")
+struct RedisLoginThrottleTests {
+    func call(_ body: (@escaping @Sendable (Result<Int64, TokenStoreError>) -> Void) -> Void) async throws -> Int64 {
+        try await withCheckedContinuation { c in body { c.resume(returning: $0) } }.get()
+    }
+
+    func fail(_ t: any LoginThrottle, _ keys: [ThrottleKey]) async throws -> Int64 {
+        try await call { t.recordFailure(keys, now: RedisOptions.wallClock(), completion: $0) }
+    }
+
+    func peek(_ t: any LoginThrottle, _ keys: [ThrottleKey]) async throws -> Int64 {
+        try await call { t.retryAfter(keys, now: RedisOptions.wallClock(), completion: $0) }
+    }
+
+    func reset(_ t: any LoginThrottle, _ key: ThrottleKey) async throws {
+        try await withCheckedContinuation { c in t.reset(key) { c.resume(returning: $0) } }.get()
+    }
+
+    /// The same sequence against the memory and the Redis throttle gives the same answers
+    /// (zero or not, and never more than the window).
+    @Test func matchesTheMemoryThrottle() async throws {
+        let server = try await RedisServer.start()
+        defer { server.stop() }
+        let store = try await openStore(server, prefix: "thr:")
+        defer { store.close() }
+        let throttles: [any LoginThrottle] = [MemoryLoginThrottle(), RedisLoginThrottle(sharing: store)]
+        let user = ThrottleKey(name: "u:alice", limit: 3, window: 2_000)
+        let address = ThrottleKey(name: "a:10.0.0.1", limit: 5, window: 2_000)
+        for t in throttles {
+            #expect(try await peek(t, [user, address]) == 0)
+            #expect(try await fail(t, [user, address]) == 0)
+            #expect(try await fail(t, [user, address]) == 0)
+            let wait = try await fail(t, [user, address])
+            #expect(wait > 1_000 && wait <= 2_000)
+            let later = try await peek(t, [user, address])
+            #expect(later > 0 && later <= wait)
+            #expect(try await peek(t, [address]) == 0)
+            try await reset(t, user)
+            #expect(try await peek(t, [user, address]) == 0)
+            #expect(try await peek(t, []) == 0)
+        }
+    }
+
+    @Test func countersAreSharedAcrossInstancesAndWindowsExpire() async throws {
+        let server = try await RedisServer.start()
+        defer { server.stop() }
+        let a = RedisLoginThrottle(options: try RedisOptions(url: server.url, keyPrefix: "thr:"))
+        let b = RedisLoginThrottle(options: try RedisOptions(url: server.url, keyPrefix: "thr:"))
+        defer { a.close(); b.close() }
+        let key = ThrottleKey(name: "u:bob", limit: 2, window: 1_000)
+        #expect(try await fail(a, [key]) == 0)
+        #expect(try await fail(b, [key]) > 0)
+        #expect(try await peek(a, [key]) > 0)
+        try await Task.sleep(nanoseconds: 1_200_000_000)
+        #expect(try await peek(a, [key]) == 0)
+        #expect(try await fail(b, [key]) == 0)  // a new window
+    }
+
+    @Test func unavailableWhenRedisIsDown() async throws {
+        let throttle = RedisLoginThrottle(
+            options: try RedisOptions(url: "redis://127.0.0.1:\(RedisServer.freePort())", commandTimeout: 300)
+        )
+        defer { throttle.close() }
+        let key = ThrottleKey(name: "u:x", limit: 1, window: 1_000)
+        await #expect(throws: TokenStoreError.self) { try await fail(throttle, [key]) }
+    }
+}

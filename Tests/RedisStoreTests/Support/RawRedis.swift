@@ -1,0 +1,117 @@
+import EventLoop
+import Synchronization
+import TokenStore
+
+@testable import RedisStore
+
+/// A bare `RedisClient` on its own loop thread, for inspecting what the store wrote and
+/// for driving the client directly.
+final class RawRedis: @unchecked Sendable {
+    let loop: EventLoop
+    let client: RedisClient
+    private let stopped = Mutex(false)
+
+    init(_ options: RedisOptions, waitForConnection: Bool = true) throws {
+        loop = try EventLoop(index: 0)
+        client = RedisClient(loop: loop, options: options)
+        let loop = self.loop
+        let client = self.client
+        Thread.spawn(name: "raw-redis") { loop.run() }
+        loop.execute { client.start() }
+        if waitForConnection, !waitUntil(seconds: 10, client.isUp) { throw TestFailure("raw client did not connect") }
+    }
+
+    convenience init(url: String) throws {
+        try self.init(try RedisOptions(url: url))
+    }
+
+    /// Connects on a thread of its own (the wait blocks).
+    static func open(_ options: RedisOptions) async throws -> RawRedis {
+        try await offPool { try RawRedis(options) }
+    }
+
+    static func open(url: String) async throws -> RawRedis {
+        try await open(try RedisOptions(url: url))
+    }
+
+    func send(_ args: [any RESPArgument]) async -> Result<RESPValue, RedisError> {
+        precondition(!args.isEmpty)
+        let command = RedisCommand(arguments: args.map(\.respBytes))
+        return await withCheckedContinuation { c in client.send(command) { c.resume(returning: $0) } }
+    }
+
+    func send(_ args: any RESPArgument...) async -> Result<RESPValue, RedisError> {
+        await send(args)
+    }
+
+    func value(_ args: any RESPArgument...) async throws -> RESPValue {
+        try await send(args).get()
+    }
+
+    func close() {
+        guard !stopped.withLock({ s in defer { s = true }; return s }) else { return }
+        let client = self.client
+        loop.execute { client.close() }
+        loop.stop()
+    }
+
+    deinit { close() }
+}
+
+/// Collects what a revocation listener receives.
+final class ListenerLog: Sendable {
+    private let received = Mutex<[Revocation]>([])
+
+    var listener: @Sendable (Revocation) -> Void { { [self] r in received.withLock { $0.append(r) } } }
+    var all: [Revocation] { received.withLock { $0 } }
+    func contains(_ r: Revocation) -> Bool { received.withLock { $0.contains(r) } }
+    func clear() { received.withLock { $0.removeAll() } }
+}
+
+/// A Redis store on `server` for integration tests, available before it is returned.
+func openStore(
+    _ server: RedisServer,
+    prefix: String = "it:",
+    instance: String? = nil,
+    commandTimeout: Int64 = 2_000,
+    clock: @escaping @Sendable () -> Int64 = { t0 },
+    url: String? = nil,
+    password: String? = nil,
+    waitAvailable: Bool = true
+) async throws -> RedisTokenStore {
+    try await offPool {
+        try openStoreBlocking(
+            server, prefix: prefix, instance: instance, commandTimeout: commandTimeout, clock: clock, url: url,
+            password: password, waitAvailable: waitAvailable)
+    }
+}
+
+func openStoreBlocking(
+    _ server: RedisServer,
+    prefix: String = "it:",
+    instance: String? = nil,
+    commandTimeout: Int64 = 2_000,
+    clock: @escaping @Sendable () -> Int64 = { t0 },
+    url: String? = nil,
+    password: String? = nil,
+    waitAvailable: Bool = true
+) throws -> RedisTokenStore {
+    let options = try RedisOptions(
+        url: url ?? server.url,
+        password: password,
+        keyPrefix: prefix,
+        connectTimeout: 1_000,
+        commandTimeout: commandTimeout,
+        reconnectBaseDelay: 50,
+        reconnectMaxDelay: 250,
+        healthCheckInterval: 200,
+        instanceID: instance,
+        clock: clock
+    )
+    let store = RedisTokenStore(options: options)
+    if waitAvailable, !waitUntil(seconds: 10, store.isAvailable) {
+        store.close()
+        throw TestFailure("store not available within 10 s")
+    }
+    return store
+}
