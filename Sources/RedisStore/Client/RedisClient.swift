@@ -14,6 +14,10 @@ final class RedisClient: @unchecked Sendable {
     let loop: EventLoop
     let options: RedisOptions
     private let up = Atomic<Bool>(false)
+    /// Whether tasks may still be handed to the loop. Checked and set under the lock together
+    /// with `execute`/`stop`, so that every accepted command runs (a task queued after the
+    /// loop stopped would never run, and its completion never be called).
+    private let accepting = Mutex(true)
 
     private final class Slot {
         var connection: RedisConnection?
@@ -70,9 +74,35 @@ final class RedisClient: @unchecked Sendable {
 
     // MARK: - Commands
 
+    /// Closes the pool, runs `andThen` on the loop, then stops the loop. Later calls fail
+    /// with `.closed` on the caller's thread. Safe from any thread.
+    func shutdown(andThen: @escaping @Sendable () -> Void = {}) {
+        accepting.withLock { open in
+            guard open else { return }
+            open = false
+            loop.execute { [self] in
+                close()
+                andThen()
+            }
+            loop.stop()
+        }
+    }
+
+    /// Runs `task` on the loop, or fails `reply` with `.closed` after `shutdown`.
+    private func hop(
+        _ reply: @escaping @Sendable (Result<RESPValue, RedisError>) -> Void,
+        _ task: @escaping @Sendable () -> Void
+    ) {
+        let accepted = accepting.withLock { open in
+            if open { loop.execute(task) }
+            return open
+        }
+        if !accepted { reply(.failure(.closed)) }
+    }
+
     /// Sends `command`; `reply` runs on the loop thread. Safe from any thread.
     func send(_ command: RedisCommand, reply: @escaping @Sendable (Result<RESPValue, RedisError>) -> Void) {
-        loop.execute { [self] in send(command, deadline: loop.now + options.commandTimeout, reply: reply) }
+        hop(reply) { [self] in send(command, deadline: loop.now + options.commandTimeout, reply: reply) }
     }
 
     /// Runs a script: `EVALSHA`, then `EVAL` on `NOSCRIPT`, within one deadline. Safe from any thread.
@@ -82,7 +112,7 @@ final class RedisClient: @unchecked Sendable {
         arguments: [[UInt8]],
         reply: @escaping @Sendable (Result<RESPValue, RedisError>) -> Void
     ) {
-        loop.execute { [self] in
+        hop(reply) { [self] in
             let deadline = loop.now + options.commandTimeout
             let tail = [Array(String(keys.count).utf8)] + keys + arguments
             let evalsha = RedisCommand(arguments: [Array("EVALSHA".utf8), Array(script.sha1.utf8)] + tail)

@@ -83,12 +83,8 @@ public final class RedisTokenStore: TokenStore, @unchecked Sendable {
     /// Stops the I/O thread (waits up to 2 s for it); calls in flight and later calls
     /// fail with `.closed`.
     public func close() {
-        guard !closed.exchange(true, ordering: .acquiringAndReleasing), let loop else { return }
-        loop.execute { [client, subscriber] in
-            client?.close()
-            subscriber?.close()
-        }
-        loop.stop()
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing), let loop, let client else { return }
+        client.shutdown { [subscriber] in subscriber?.close() }
         if !loop.inEventLoop { _ = stopped.wait(timeout: .now() + .seconds(2)) }
     }
 

@@ -1,3 +1,4 @@
+import Dispatch
 import Synchronization
 import Testing
 
@@ -205,6 +206,29 @@ struct RedisTokenStoreTests {
         let store = try await openStore(server, url: "redis://gateway:gw-pass@127.0.0.1:\(server.port)")
         defer { store.close() }
         try await store.create(TestFamily().newFamily(now: t0)).get()
+    }
+
+    @Test func closeWhileCallsAreInFlightCompletesEveryCall() async throws {
+        let server = try await RedisServer.start()
+        defer { server.stop() }
+        let store = try await openStore(server)
+        let fam = TestFamily()
+        try await store.create(fam.newFamily(now: t0)).get()
+        let answered = Atomic<Int>(0)
+        let count = 400
+        DispatchQueue.global().async {
+            DispatchQueue.concurrentPerform(iterations: count) { i in
+                store.rotate(fam.rotation(now: t0 + 1)) { result in
+                    switch result {
+                    case .success, .failure(.closed), .failure(.unavailable): answered.add(1, ordering: .relaxed)
+                    case .failure(.conflict): break
+                    }
+                }
+                if i == count / 2 { store.close() }
+            }
+        }
+        #expect(await eventually(seconds: 5) { answered.load(ordering: .relaxed) == count })
+        #expect(await store.create(TestFamily().newFamily(now: t0)).failure == .closed)
     }
 
     @Test func oversizedRequestsAreRefusedBeforeRedis() async throws {

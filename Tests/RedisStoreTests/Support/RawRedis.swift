@@ -50,9 +50,7 @@ final class RawRedis: @unchecked Sendable {
 
     func close() {
         guard !stopped.withLock({ s in defer { s = true }; return s }) else { return }
-        let client = self.client
-        loop.execute { client.close() }
-        loop.stop()
+        client.shutdown()
     }
 
     deinit { close() }
