@@ -24,7 +24,7 @@ let package = Package(
         .target(name: "RedisStore", dependencies: ["TokenStore", "EventLoop"]),
         .target(
             name: "GatewayCore",
-            dependencies: ["HTTP1", "JOSE", "EventLoop", "TokenStore"]  // + RedisStore once it lands
+            dependencies: ["HTTP1", "JOSE", "EventLoop", "TokenStore", "RedisStore"]
         ),
         .executableTarget(name: "gateway", dependencies: ["GatewayCore"]),
         // Release-mode micro-benchmark of the JOSE layer (scripts/bench-jose).

@@ -95,7 +95,7 @@ extension TokenServices {
         store.setRevocationListener { revocation in hub.broadcast([revocation], now: TokenServices.now()) }
         let loaded = Completion<Result<[Revocation], TokenStoreError>>()
         store.activeRevocations(now: TokenServices.now()) { loaded.fulfil($0) }
-        switch loaded.wait(timeoutMillis: 30_000) {
+        switch loaded.wait(timeoutMillis: 5_000) {
         case .success(let revocations)?:
             hub.broadcast(revocations, now: TokenServices.now())
             if !revocations.isEmpty { logger.info("\(revocations.count) revocations in force") }
