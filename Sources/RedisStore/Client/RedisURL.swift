@@ -12,7 +12,13 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     public var username: String?
     public var password: String?
 
-    public init(host: String, port: UInt16 = 6379, database: Int = 0, username: String? = nil, password: String? = nil) {
+    public init(
+        host: String,
+        port: UInt16 = 6379,
+        database: Int = 0,
+        username: String? = nil,
+        password: String? = nil
+    ) {
         self.host = host
         self.port = port
         self.database = database
@@ -91,7 +97,8 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
         var bytes = Array(s.utf8)[...]
         while let b = bytes.popFirst() {
             if b == UInt8(ascii: "%") {
-                guard bytes.count >= 2, let hi = hexValue(bytes.popFirst()!), let lo = hexValue(bytes.popFirst()!) else {
+                guard bytes.count >= 2, let hi = hexValue(bytes.popFirst()!), let lo = hexValue(bytes.popFirst()!)
+                else {
                     throw .badPercentEncoding
                 }
                 out.append(hi << 4 | lo)

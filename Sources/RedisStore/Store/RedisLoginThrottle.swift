@@ -69,7 +69,11 @@ public final class RedisLoginThrottle: LoginThrottle {
         owned?.close()
     }
 
-    private func run(_ mode: String, _ keys: [ThrottleKey], _ completion: @escaping @Sendable (Result<Int64, TokenStoreError>) -> Void) {
+    private func run(
+        _ mode: String,
+        _ keys: [ThrottleKey],
+        _ completion: @escaping @Sendable (Result<Int64, TokenStoreError>) -> Void
+    ) {
         guard !keys.isEmpty else { return completion(.success(0)) }
         guard let client else { return completion(.failure(.unavailable(reason: "redis store not started"))) }
         var args: [[UInt8]] = [Array(mode.utf8)]

@@ -2,7 +2,10 @@ import TokenStore
 
 /// The `TokenStore` operations: argument checks, then one script call each.
 extension RedisTokenStore {
-    public func createFamily(_ family: NewFamily, completion: @escaping @Sendable (Result<Void, TokenStoreError>) -> Void) {
+    public func createFamily(
+        _ family: NewFamily,
+        completion: @escaping @Sendable (Result<Void, TokenStoreError>) -> Void
+    ) {
         if let reason = RedisStoreLimits.check(family) { return completion(.failure(.unavailable(reason: reason))) }
         let args: [[UInt8]] = [
             arg(family.sid), arg(family.subject), family.claims, arg(family.lookupKey.hex),
@@ -13,7 +16,9 @@ extension RedisTokenStore {
             case "ok": return ()
             default: return nil
             }
-        } conflict: { completion(.failure(.conflict)) }
+        } conflict: {
+            completion(.failure(.conflict))
+        }
     }
 
     public func rotate(
@@ -23,7 +28,8 @@ extension RedisTokenStore {
         if let reason = RedisStoreLimits.check(request) { return completion(.failure(.unavailable(reason: reason))) }
         let args: [[UInt8]] = [
             arg(request.lookupKey.hex), request.presentedHash.bytes,
-            arg(request.boundAccess != nil), arg(request.boundAccess?.subject ?? ""), arg(request.boundAccess?.jti ?? ""),
+            arg(request.boundAccess != nil), arg(request.boundAccess?.subject ?? ""),
+            arg(request.boundAccess?.jti ?? ""),
             arg(request.requireBinding), request.newRefreshHash.bytes, arg(request.newAccessJti), request.graceBlob,
             arg(request.refreshTTL), arg(request.grace), arg(request.revocationTTL),
         ]
@@ -36,7 +42,13 @@ extension RedisTokenStore {
         now: Int64,
         completion: @escaping @Sendable (Result<Revocation?, TokenStoreError>) -> Void
     ) {
-        run("revokeSid", now: now, [arg(sid), arg(revocationTTL)], completion: completion, decode: StoreReply.optionalFamilyRevocation)
+        run(
+            "revokeSid",
+            now: now,
+            [arg(sid), arg(revocationTTL)],
+            completion: completion,
+            decode: StoreReply.optionalFamilyRevocation
+        )
     }
 
     public func revokeFamily(
@@ -56,7 +68,13 @@ extension RedisTokenStore {
         now: Int64,
         completion: @escaping @Sendable (Result<[Revocation], TokenStoreError>) -> Void
     ) {
-        run("revokeSubject", now: now, [arg(subject), arg(revocationTTL)], completion: completion, decode: StoreReply.familyList)
+        run(
+            "revokeSubject",
+            now: now,
+            [arg(subject), arg(revocationTTL)],
+            completion: completion,
+            decode: StoreReply.familyList
+        )
     }
 
     public func revokeToken(
@@ -74,7 +92,10 @@ extension RedisTokenStore {
         }
     }
 
-    public func activeRevocations(now: Int64, completion: @escaping @Sendable (Result<[Revocation], TokenStoreError>) -> Void) {
+    public func activeRevocations(
+        now: Int64,
+        completion: @escaping @Sendable (Result<[Revocation], TokenStoreError>) -> Void
+    ) {
         run("active", now: now, [], completion: completion, decode: StoreReply.revocationList)
     }
 

@@ -42,8 +42,12 @@ enum StoreReply {
     /// `list member until…` with members `f:<sid>` or `t:<jti>`.
     static func revocationList(_ reply: RESPValue) -> [Revocation]? {
         pairs(reply) { member, until in
-            if member.hasPrefix("f:") { return Revocation(target: .family(sid: String(member.dropFirst(2))), expiresAt: until) }
-            if member.hasPrefix("t:") { return Revocation(target: .token(jti: String(member.dropFirst(2))), expiresAt: until) }
+            if member.hasPrefix("f:") {
+                return Revocation(target: .family(sid: String(member.dropFirst(2))), expiresAt: until)
+            }
+            if member.hasPrefix("t:") {
+                return Revocation(target: .token(jti: String(member.dropFirst(2))), expiresAt: until)
+            }
             return nil
         }
     }

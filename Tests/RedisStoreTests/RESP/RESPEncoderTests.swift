@@ -12,7 +12,10 @@ struct RESPEncoderTests {
     @Test func binaryAndNumericArguments() {
         let binary: [UInt8] = [0, 13, 10, 255]
         let bytes = RESPEncoder.encode(RedisCommand("X", binary, 42, Int64(-7), ""))
-        #expect(bytes == Array("*5\r\n$1\r\nX\r\n$4\r\n".utf8) + binary + Array("\r\n$2\r\n42\r\n$2\r\n-7\r\n$0\r\n\r\n".utf8))
+        #expect(
+            bytes == Array("*5\r\n$1\r\nX\r\n$4\r\n".utf8) + binary
+                + Array("\r\n$2\r\n42\r\n$2\r\n-7\r\n$0\r\n\r\n".utf8)
+        )
     }
 
     @Test func roundTripsThroughTheParser() throws {

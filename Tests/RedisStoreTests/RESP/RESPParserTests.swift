@@ -5,9 +5,10 @@ import Testing
 @Suite("RESP parser")
 struct RESPParserTests {
     /// Every value kind, with binary bulk content that holds CRLF and '*'.
-    static let stream: [UInt8] = Array(
-        "+OK\r\n-ERR wrong type\r\n:42\r\n:-7\r\n$5\r\nhello\r\n$0\r\n\r\n$-1\r\n*-1\r\n*0\r\n".utf8
-    ) + Array("$6\r\na\r\n*:1\r\n".utf8) + Array("*3\r\n:1\r\n*2\r\n$1\r\nx\r\n+y\r\n$-1\r\n".utf8)
+    static let stream: [UInt8] =
+        Array(
+            "+OK\r\n-ERR wrong type\r\n:42\r\n:-7\r\n$5\r\nhello\r\n$0\r\n\r\n$-1\r\n*-1\r\n*0\r\n".utf8
+        ) + Array("$6\r\na\r\n*:1\r\n".utf8) + Array("*3\r\n:1\r\n*2\r\n$1\r\nx\r\n+y\r\n$-1\r\n".utf8)
 
     static let values: [RESPValue] = [
         .simpleString("OK"), .error("ERR wrong type"), .integer(42), .integer(-7),

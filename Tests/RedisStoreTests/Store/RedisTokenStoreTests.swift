@@ -62,12 +62,14 @@ struct RedisTokenStoreTests {
             #expect(replays.count == outcomes.count - 1)
             #expect(Set(replays).count == 1)
         } else {
-            #expect(outcomes.allSatisfy { o in
-                switch o {
-                case .rotated, .reuseDetected, .rejected(.revoked): return true
-                default: return false
+            #expect(
+                outcomes.allSatisfy { o in
+                    switch o {
+                    case .rotated, .reuseDetected, .rejected(.revoked): return true
+                    default: return false
+                    }
                 }
-            })
+            )
             #expect(try await a.rotateNow(fam.rotation(now: t0 + 2)) == .rejected(.revoked))
         }
     }
@@ -118,7 +120,7 @@ struct RedisTokenStoreTests {
 
     @Test func unreachableRedisFailsFast() async throws {
         let port = RedisServer.freePort()  // nothing listens there
-        let options = try RedisOptions(url: "redis://127.0.0.1:\(port)", connectTimeout: 500, commandTimeout: 500)
+        let options = try RedisOptions(url: "redis://127.0.0.1:\(port)", connectTimeout: 500, commandTimeout: 5_000)
         let store = RedisTokenStore(options: options)
         defer { store.close() }
         try await Task.sleep(nanoseconds: 100_000_000)
@@ -127,7 +129,7 @@ struct RedisTokenStoreTests {
             let started = monotonicMillis()
             let result = await store.call { store.activeRevocations(now: t0, completion: $0) }
             #expect(result.failure.map { if case .unavailable = $0 { true } else { false } } == true)
-            #expect(monotonicMillis() - started < 700)
+            #expect(monotonicMillis() - started < 1_500, "fails fast, long before the 5 s command timeout")
         }
     }
 
@@ -163,7 +165,9 @@ struct RedisTokenStoreTests {
         try await store.create(TestFamily().newFamily(now: t0)).get()
         // EVAL after NOSCRIPT cached it again, under the name this client computes.
         #expect(try await raw.value("SCRIPT", "EXISTS", RedisScripts.store.sha1) == .array([.integer(1)]))
-        #expect(try await raw.value("SCRIPT", "LOAD", RedisScripts.throttle.source).string == RedisScripts.throttle.sha1)
+        #expect(
+            try await raw.value("SCRIPT", "LOAD", RedisScripts.throttle.source).string == RedisScripts.throttle.sha1
+        )
     }
 
     @Test func selectsTheURLsDatabase() async throws {
@@ -201,7 +205,9 @@ struct RedisTokenStoreTests {
     }
 
     @Test func aclUserAndPassword() async throws {
-        let server = try await RedisServer.start(extraArguments: ["--user", "gateway", "on", ">gw-pass", "~*", "&*", "+@all"])
+        let server = try await RedisServer.start(extraArguments: [
+            "--user", "gateway", "on", ">gw-pass", "~*", "&*", "+@all",
+        ])
         defer { server.stop() }
         let store = try await openStore(server, url: "redis://gateway:gw-pass@127.0.0.1:\(server.port)")
         defer { store.close() }

@@ -26,13 +26,16 @@ struct StoreCodecTests {
     @Test func rotationReplies() {
         let snapshot = FamilySnapshot(sid: "s", subject: "alice", claims: Array("{}".utf8), refreshExpiresAt: 99)
         #expect(
-            StoreReply.rotation(.array([Self.bulk("rotated"), Self.bulk("s"), Self.bulk("alice"), Self.bulk("{}"), .integer(99)]))
+            StoreReply.rotation(
+                .array([Self.bulk("rotated"), Self.bulk("s"), Self.bulk("alice"), Self.bulk("{}"), .integer(99)])
+            )
                 == .rotated(snapshot)
         )
         #expect(
             StoreReply.rotation(
                 .array([
-                    Self.bulk("grace"), Self.bulk("s"), Self.bulk("alice"), Self.bulk("{}"), .integer(99), Self.bulk("blob"),
+                    Self.bulk("grace"), Self.bulk("s"), Self.bulk("alice"), Self.bulk("{}"), .integer(99),
+                    Self.bulk("blob"),
                     Self.bulk("jti"),
                 ])
             ) == .graceReplay(snapshot, graceBlob: Array("blob".utf8), accessJti: "jti")
@@ -63,10 +66,13 @@ struct StoreCodecTests {
     }
 
     @Test func revocationLists() {
-        let reply = RESPValue.array([Self.bulk("list"), Self.bulk("f:s1"), .integer(5), Self.bulk("t:j:1"), .integer(6)])
+        let reply = RESPValue.array([
+            Self.bulk("list"), Self.bulk("f:s1"), .integer(5), Self.bulk("t:j:1"), .integer(6),
+        ])
         #expect(
             StoreReply.revocationList(reply) == [
-                Revocation(target: .family(sid: "s1"), expiresAt: 5), Revocation(target: .token(jti: "j:1"), expiresAt: 6),
+                Revocation(target: .family(sid: "s1"), expiresAt: 5),
+                Revocation(target: .token(jti: "j:1"), expiresAt: 6),
             ]
         )
         #expect(StoreReply.optionalFamilyRevocation(.array([Self.bulk("none")])) == .some(nil))

@@ -26,8 +26,8 @@ final class RawRedis: @unchecked Sendable {
     }
 
     /// Connects on a thread of its own (the wait blocks).
-    static func open(_ options: RedisOptions) async throws -> RawRedis {
-        try await offPool { try RawRedis(options) }
+    static func open(_ options: RedisOptions, waitForConnection: Bool = true) async throws -> RawRedis {
+        try await offPool { try RawRedis(options, waitForConnection: waitForConnection) }
     }
 
     static func open(url: String) async throws -> RawRedis {
@@ -49,7 +49,11 @@ final class RawRedis: @unchecked Sendable {
     }
 
     func close() {
-        guard !stopped.withLock({ s in defer { s = true }; return s }) else { return }
+        guard
+            !stopped.withLock({ s in
+                defer { s = true }; return s
+            })
+        else { return }
         client.shutdown()
     }
 
@@ -79,8 +83,15 @@ func openStore(
 ) async throws -> RedisTokenStore {
     try await offPool {
         try openStoreBlocking(
-            server, prefix: prefix, instance: instance, commandTimeout: commandTimeout, clock: clock, url: url,
-            password: password, waitAvailable: waitAvailable)
+            server,
+            prefix: prefix,
+            instance: instance,
+            commandTimeout: commandTimeout,
+            clock: clock,
+            url: url,
+            password: password,
+            waitAvailable: waitAvailable
+        )
     }
 }
 

@@ -22,7 +22,12 @@ struct StoreFactory: Sendable, CustomTestStringConvertible {
             server.stop()
             throw TestFailure("redis store not available within 10 s")
         }
-        return (store, { store.close(); server.stop() })
+        return (
+            store,
+            {
+                store.close(); server.stop()
+            }
+        )
     }
 
     static let all: [StoreFactory] = [.redis]
