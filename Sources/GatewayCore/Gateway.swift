@@ -127,6 +127,7 @@ public enum Gateway {
         logger.info("listening on \(config.listen.withPort(server.port)) with \(server.group.loops.count) workers"
             + (server.adminPort.map { ", admin on port \($0)" } ?? ""))
 
+        var grace = config.limits.shutdownGrace
         while true {
             var sig: Int32 = 0
             sigwait(&set, &sig)
@@ -141,6 +142,7 @@ public enum Gateway {
                         throw ConfigError("tokens", "token settings were added: restart to open the store")
                     }
                     server.reload(try GatewayRuntime.build(config: next, environment: environment, context: context))
+                    grace = next.limits.shutdownGrace
                     logger.info("configuration reloaded (\(next.routes.count) routes)")
                 } catch {
                     logger.error("reload refused, keeping the running configuration: \(String(describing: error).replacingNewlines())")
@@ -148,7 +150,7 @@ public enum Gateway {
             default:
                 logger.info("draining (signal \(sig))")
                 server.beginDrain()
-                let deadline = EventLoop.monotonicMillis() + config.limits.shutdownGrace
+                let deadline = EventLoop.monotonicMillis() + grace
                 while server.openConnections > 0 && EventLoop.monotonicMillis() < deadline {
                     usleep(20_000)
                 }

@@ -520,3 +520,14 @@ def test_cors(gateway_factory, upstream, tmp_path):
     assert r.status_code == 401 and r.headers["Access-Control-Allow-Origin"] == "https://app.example"
     r = call(g, "/api/echo", t, headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in r.headers
+
+
+def test_logout_everywhere_with_the_refresh_token_only(gw):
+    a, b = tokens_for(gw), tokens_for(gw)
+    bob = tokens_for(gw, "bob")
+    r = requests.post(gw.url + "/auth/logout", json={"refresh_token": a["refresh_token"], "all": True}, timeout=10)
+    assert r.status_code == 204
+    for t in (a, b):
+        assert call(gw, "/api/echo", t["access_token"]).status_code == 401
+        assert refresh(gw, t["refresh_token"]).status_code == 401
+    assert call(gw, "/api/echo", bob["access_token"]).status_code == 200

@@ -28,7 +28,7 @@ struct TokenKeys: Sendable {
         var signing: JWSKey?
         if let kid = settings.signingKey {
             signing = keys.first { $0.kid == kid }
-            if signing == nil {
+            if signing == nil && issues.isEmpty {  // else the key that failed to load says why
                 issues.append(.init(path: "tokens.signing_key", message: "no key has kid \(JSONWriter.quoted(kid))"))
             } else if signing?.canSign == false {
                 issues.append(.init(path: "tokens.signing_key", message: "key \(JSONWriter.quoted(kid)) is a public key and cannot sign"))

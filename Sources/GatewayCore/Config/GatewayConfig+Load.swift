@@ -59,6 +59,16 @@ extension GatewayConfig {
         if tokens == nil && auth.authenticator != nil {
             issues.add("tokens", "is required when an authenticator is configured")
         }
+        var names = Set<String>()
+        let identityNames = Set(identity.allNames.map { $0.lowercased() })
+        for (i, route) in routes.enumerated() {
+            if !names.insert(route.name).inserted {
+                issues.add("routes[\(i)].name", "\(JSONWriter.quoted(route.name)) is used by another route (names label metrics and logs)")
+            }
+            for (name, _) in route.setRequestHeaders where identityNames.contains(name.lowercased()) {
+                issues.add("routes[\(i)].request_headers.set", "\(name) is an identity header: only the gateway sets it")
+            }
+        }
         let own = [auth.loginPath, auth.refreshPath, auth.logoutPath, auth.tokenPath, auth.jwksPath].compactMap { $0 }
         if Set(own).count != own.count { issues.add("auth", "login, refresh, logout, token and JWKS paths must differ") }
         for p in own where !isNormalisedPath(p) {

@@ -204,11 +204,32 @@ final class AuthFlows: Sendable {
             }
         }
         if all {
-            guard let subject = access?.sub else {
-                completion(.failure(.invalidRequest("Logging out everywhere needs the access token")))
+            if let subject = access?.sub {
+                store.revokeSubject(subject, revocationTTL: ttl, now: now) { finish($0) }
                 return
             }
-            store.revokeSubject(subject, revocationTTL: ttl, now: now) { finish($0) }
+            guard let refresh else {
+                completion(.failure(.invalidRequest("No token to log out")))
+                return
+            }
+            // Only the family knows its subject: a last rotation proves the token is live and
+            // names the subject, whose families (this one included) are then all revoked.
+            let probe = RotationRequest(
+                lookupKey: refresh.lookupKey, presentedHash: refresh.hash, boundAccess: nil, requireBinding: false,
+                newRefreshHash: refresh.successor().hash, newAccessJti: TokenMinter.newID(), graceBlob: [], now: now,
+                refreshTTL: tokens.refreshTTL, grace: 0, revocationTTL: ttl)
+            store.rotate(probe) { result in
+                switch result {
+                case .success(.rotated(let family)), .success(.graceReplay(let family, _, _)):
+                    store.revokeSubject(family.subject, revocationTTL: ttl, now: now) { finish($0) }
+                case .success(.reuseDetected(let r)), .success(.bindingMismatch(let r)):
+                    finish(.success([r]))
+                case .success(.rejected):
+                    finish(.success([]))
+                case .failure(let e):
+                    finish(.failure(e))
+                }
+            }
         } else if let access, let sid = access.sid {
             let jti = access.jti
             let exp = access.exp
