@@ -77,11 +77,19 @@ public final class IOBuffer {
     }
 
     /// Reads from `fd` into the free space (at most `max` bytes, growing up to `limit`).
+    /// The last `read` returned fewer bytes than there was room for: the socket had no more
+    /// at that moment. With edge-triggered epoll the next arrival raises a new event, so the
+    /// caller may wait for it instead of paying a read that returns EAGAIN (what nginx does).
+    public private(set) var lastReadWasShort = false
+
     public func read(from fd: Int32, max: Int = 16384, limit: Int = Int.max) throws(IOError) -> IOResult<Int> {
         if writableCount == 0 { reserve(Swift.min(max, 4096), limit: limit) }
         let n = Swift.min(writableCount, max)
         guard n > 0 else { return .processed(-1) }
-        return try Syscall.read(fd, base + writerIndex, n).map { writerIndex += $0 }
+        return try Syscall.read(fd, base + writerIndex, n).map {
+            writerIndex += $0
+            lastReadWasShort = $0 < n
+        }
     }
 }
 

@@ -284,3 +284,16 @@ def test_invalid_token_flood_keeps_memory_flat(gateway_factory, upstream, tmp_pa
     end = rss_kb(gw.proc.pid)
     print("RSS before %d KiB, after %d KiB (%+d KiB)" % (start, end, end - start))
     assert end - start < 10 * 1024
+
+
+def test_environment_overrides_the_listen_addresses(gateway_factory, upstream, tmp_path):
+    """Containers set GATEWAY_LISTEN / GATEWAY_ADMIN_LISTEN over what gateway.json says."""
+    cfg = admin_config(tmp_path, upstream)
+    public, admin = free_port(), free_port()
+    g = gateway_factory(cfg, env=dict(ENV, GATEWAY_LISTEN="127.0.0.1:%d" % public,
+                                      GATEWAY_ADMIN_LISTEN="127.0.0.1:%d" % admin), start=False)
+    g.port = public  # where the gateway must come up instead of the file's address
+    g.start()
+    assert requests.get("http://127.0.0.1:%d/pub/echo" % public, timeout=5).status_code == 200
+    wait_port(admin)
+    assert requests.get("http://127.0.0.1:%d/healthz" % admin, timeout=5).status_code == 200

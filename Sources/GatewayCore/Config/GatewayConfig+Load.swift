@@ -28,16 +28,22 @@ extension GatewayConfig {
         let issues = IssueList()
         guard var r = ConfigReader(root, path: "", issues: issues) else { throw ConfigError(issues: issues.issues) }
 
-        let listenText = environment["GATEWAY_LISTEN"] ?? r.string("listen") ?? "127.0.0.1:8080"
+        // Read the members even when the environment overrides them, so they still count as known.
+        let fileListen = r.string("listen")
+        let fileAdminListen = r.string("admin_listen")
+        let listenText = environment["GATEWAY_LISTEN"] ?? fileListen ?? "127.0.0.1:8080"
         let listen = SocketAddress(parsing: listenText)
         if listen == nil {
             issues.add(environment["GATEWAY_LISTEN"] != nil ? "GATEWAY_LISTEN" : "listen",
                        "must be host:port with a numeric IPv4 or [IPv6] address, e.g. 127.0.0.1:8080")
         }
         var adminListen: SocketAddress?
-        if let adminText = environment["GATEWAY_ADMIN_LISTEN"] ?? r.string("admin_listen") {
+        if let adminText = environment["GATEWAY_ADMIN_LISTEN"] ?? fileAdminListen {
             adminListen = SocketAddress(parsing: adminText)
-            if adminListen == nil { issues.add("admin_listen", "must be host:port, e.g. 127.0.0.1:9901") }
+            if adminListen == nil {
+                issues.add(environment["GATEWAY_ADMIN_LISTEN"] != nil ? "GATEWAY_ADMIN_LISTEN" : "admin_listen",
+                           "must be host:port with a numeric IPv4 or [IPv6] address, e.g. 127.0.0.1:9090")
+            }
         }
         let workers = r.int("workers", default: 0, range: 0...256)
         let limits = readLimits(&r)
@@ -62,7 +68,7 @@ extension GatewayConfig {
         var names = Set<String>()
         let identityNames = Set(identity.allNames.map { $0.lowercased() })
         for (i, route) in routes.enumerated() {
-            if !names.insert(route.name).inserted {
+            if !names.insert(route.name).inserted && route.name != route.path {
                 issues.add("routes[\(i)].name", "\(JSONWriter.quoted(route.name)) is used by another route (names label metrics and logs)")
             }
             for (name, _) in route.setRequestHeaders where identityNames.contains(name.lowercased()) {

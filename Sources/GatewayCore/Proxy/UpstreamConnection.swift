@@ -62,8 +62,12 @@ final class UpstreamConnection: Selectable {
 
     var pendingOutput: Int { output?.readableCount ?? 0 }
 
+    /// A hang-up was reported: no later edge will come, so reads go on until EOF.
+    private var hangupSeen = false
+
     func ready(_ events: UInt32) {
         if events & (EventLoop.readEvent | EventLoop.hangupEvent | EventLoop.errorEvent) != 0 { readable = true }
+        if events & (EventLoop.hangupEvent | EventLoop.errorEvent) != 0 { hangupSeen = true }
         if events & EventLoop.writeEvent != 0 { writable = true }
         if connecting {
             guard events & (EventLoop.writeEvent | EventLoop.errorEvent | EventLoop.hangupEvent) != 0 else { return }
@@ -153,7 +157,10 @@ final class UpstreamConnection: Selectable {
         if input == nil { input = worker.loop.buffers.take() }
         do {
             let r = try input!.read(from: fd, max: 65536)
-            if case .wouldBlock = r { readable = false }
+            switch r {
+            case .wouldBlock: readable = false
+            case .processed(let n): if n > 0 && input!.lastReadWasShort && !hangupSeen { readable = false }
+            }
             return r
         } catch {
             throw .io(errno: error.errno)

@@ -91,6 +91,8 @@ final class ClientConnection: Selectable {
 
     func ready(_ events: UInt32) {
         if events & (EventLoop.readEvent | EventLoop.hangupEvent | EventLoop.errorEvent) != 0 { readable = true }
+        // After a hang-up no further edge will come: read until EOF from then on.
+        if events & (EventLoop.hangupEvent | EventLoop.errorEvent) != 0 { peerClosed = true }
         if events & EventLoop.writeEvent != 0 { writable = true }
         drive()
     }
@@ -152,6 +154,7 @@ final class ClientConnection: Selectable {
                         phase = .head
                         deadline = now + limits.clientHeaderTimeout
                     }
+                    if input!.lastReadWasShort && !peerClosed { readable = false }
                 case .wouldBlock:
                     readable = false
                 }
