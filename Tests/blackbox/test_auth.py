@@ -520,6 +520,12 @@ def test_cors(gateway_factory, upstream, tmp_path):
     assert r.status_code == 401 and r.headers["Access-Control-Allow-Origin"] == "https://app.example"
     r = call(g, "/api/echo", t, headers={"Origin": "https://evil.example"})
     assert "Access-Control-Allow-Origin" not in r.headers
+    # The upstream's own CORS fields never reach the browser next to (or instead of) the gateway's.
+    r = requests.get(g.url + "/pub/cors", headers={"Origin": "https://evil.example"}, timeout=10)
+    assert r.status_code == 200 and "Access-Control-Allow-Origin" not in r.headers
+    assert "Access-Control-Allow-Credentials" not in r.headers
+    r = requests.get(g.url + "/pub/cors", headers={"Origin": "https://app.example"}, timeout=10)
+    assert r.headers["Access-Control-Allow-Origin"] == "https://app.example"
 
 
 def test_logout_everywhere_with_the_refresh_token_only(gw):

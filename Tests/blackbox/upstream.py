@@ -99,6 +99,7 @@ class Upstream:
     /oneshot        answer, then close silently (no Connection: close)
     /ws             101 Switching Protocols, then echo bytes
     /head           answers HEAD with Content-Length 10 and no body
+    /cors           answers with its own Access-Control-* fields
     /continue       sends 100 Continue first, then echo
     anything else   like /echo
     """
@@ -176,6 +177,10 @@ class Upstream:
                 conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\nX-Sha256: %s\r\n\r\n"
                              % (n, hashlib.sha256(data).hexdigest().encode()))
                 conn.sendall(data)
+            return True
+        if path == "/cors":
+            conn.sendall(b"HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: *\r\nACCESS-CONTROL-ALLOW-CREDENTIALS: true\r\n"
+                         b"Content-Length: 2\r\n\r\nok")
             return True
         if path == "/close":
             conn.sendall(b"HTTP/1.0 200 OK\r\nX-Close: 1\r\n\r\nclose-delimited body")

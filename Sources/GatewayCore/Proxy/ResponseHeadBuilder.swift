@@ -22,6 +22,17 @@ struct ResponseHeadBuilder {
     let setHeaders: [(String, String)]
     /// A protocol switch (101) is being relayed.
     let upgrade: Bool
+    /// The gateway answers CORS itself: the upstream's `Access-Control-*` fields would
+    /// duplicate or contradict its own.
+    var dropCORS = false
+
+    private static func isCORSField(_ b: UnsafeRawBufferPointer, _ s: Int, _ e: Int) -> Bool {
+        let prefix: StaticString = "access-control-"
+        let n = prefix.utf8CodeUnitCount
+        guard e - s > n else { return false }
+        for k in 0..<n where b[s + k] | 0x20 != prefix.utf8Start[k] | 0x20 { return false }
+        return true
+    }
 
     /// Writes the head and returns how the body must be framed for the client.
     func write(into out: inout [UInt8]) -> ClientFraming {
@@ -49,6 +60,7 @@ struct ResponseHeadBuilder {
                 let ne = Int(f.nameEnd)
                 if f.known.isHopByHop || f.known == .contentLength { continue }
                 if removed.contains(b, ns, ne) || rangesContainName(response.connectionOptions, b, ns, ne) { continue }
+                if dropCORS && Self.isCORSField(b, ns, ne) { continue }
                 if f.known == .xRequestId { sawRequestID = true }
                 out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[ns..<ne]))
                 HeadWriter.append(": ", to: &out)

@@ -283,7 +283,8 @@ extension ClientConnection: UpstreamOwner {
         exchange.clientFraming = ResponseHeadBuilder(
             response: responseHead, requestMethod: head.method, clientVersion: head.version, keepAlive: keepAlive,
             requestID: requestID, removed: route?.removedResponseHeaders ?? HeaderNameSet([]),
-            setHeaders: (route?.config.setResponseHeaders ?? []) + corsHeaders, upgrade: false
+            setHeaders: (route?.config.setResponseHeaders ?? []) + corsHeaders, upgrade: false,
+            dropCORS: runtime.cors != nil
         ).write(into: &out)
         if exchange.clientFraming == .untilClose { keepAlive = false }
         queue(out)
