@@ -297,3 +297,24 @@ def test_environment_overrides_the_listen_addresses(gateway_factory, upstream, t
     assert requests.get("http://127.0.0.1:%d/pub/echo" % public, timeout=5).status_code == 200
     wait_port(admin)
     assert requests.get("http://127.0.0.1:%d/healthz" % admin, timeout=5).status_code == 200
+
+
+def test_work_per_connection_is_capped(gateway_factory, upstream, tmp_path):
+    cfg = token_config(str(tmp_path), upstream.port)
+    cfg["limits"] = {"max_requests_per_connection": 3}
+    gw = gateway_factory(cfg, env=ENV)
+    s = socket.create_connection(("127.0.0.1", gw.port), timeout=5)
+    s.sendall(b"GET /pub/echo HTTP/1.1\r\nHost: x\r\n\r\n" * 4)
+    data = b""
+    try:
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    except socket.timeout:
+        pass
+    s.close()
+    # Three answers, the last with Connection: close, then the gateway closes.
+    assert data.count(b"HTTP/1.1 200") == 3
+    assert data.lower().count(b"connection: close") == 1
