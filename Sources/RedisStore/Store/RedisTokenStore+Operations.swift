@@ -6,7 +6,7 @@ extension RedisTokenStore {
         _ family: NewFamily,
         completion: @escaping @Sendable (Result<Void, TokenStoreError>) -> Void
     ) {
-        if let reason = RedisStoreLimits.check(family) { return completion(.failure(.unavailable(reason: reason))) }
+        if let reason = StoreLimits.check(family) { return completion(.failure(.unavailable(reason: reason))) }
         let args: [[UInt8]] = [
             arg(family.sid), arg(family.subject), family.claims, arg(family.lookupKey.hex),
             family.refreshHash.bytes, arg(family.accessJti), arg(family.expiresAt),
@@ -25,7 +25,7 @@ extension RedisTokenStore {
         _ request: RotationRequest,
         completion: @escaping @Sendable (Result<RotationOutcome, TokenStoreError>) -> Void
     ) {
-        if let reason = RedisStoreLimits.check(request) { return completion(.failure(.unavailable(reason: reason))) }
+        if let reason = StoreLimits.check(request) { return completion(.failure(.unavailable(reason: reason))) }
         let args: [[UInt8]] = [
             arg(request.lookupKey.hex), request.presentedHash.bytes,
             arg(request.boundAccess != nil), arg(request.boundAccess?.subject ?? ""),
@@ -83,7 +83,7 @@ extension RedisTokenStore {
         now: Int64,
         completion: @escaping @Sendable (Result<Revocation, TokenStoreError>) -> Void
     ) {
-        if let reason = RedisStoreLimits.check(identifier: jti, "jti") {
+        if let reason = StoreLimits.check(identifier: jti, "jti") {
             return completion(.failure(.unavailable(reason: reason)))
         }
         run("revokeJti", now: now, [arg(jti), arg(expiresAt)], completion: completion) { reply in

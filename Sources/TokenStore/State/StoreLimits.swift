@@ -1,23 +1,24 @@
 /// Sizes the store accepts. Far above what the gateway produces; they exist so that one
 /// record always fits the journal's framing and a bad caller cannot grow the state without
-/// bound. Both backends refuse a larger request with `.unavailable(reason:)`.
-enum StoreLimits {
+/// bound. Every backend refuses a larger request with `.unavailable(reason:)`.
+public enum StoreLimits {
     /// sid, subject, jti (UTF-8 bytes).
-    static let maxIdentifier = 1024
-    static let maxClaims = 256 * 1024
-    static let maxGraceBlob = 16 * 1024
+    public static let maxIdentifier = 1024
+    public static let maxClaims = 256 * 1024
+    public static let maxGraceBlob = 16 * 1024
 
-    static func check(identifier s: String, _ what: String) -> String? {
+    /// The reason `s` is refused, or nil.
+    public static func check(identifier s: String, _ what: String) -> String? {
         s.utf8.count <= maxIdentifier ? nil : "\(what) longer than \(maxIdentifier) bytes"
     }
 
-    static func check(_ f: NewFamily) -> String? {
+    public static func check(_ f: NewFamily) -> String? {
         check(identifier: f.sid, "sid") ?? check(identifier: f.subject, "subject")
             ?? check(identifier: f.accessJti, "jti")
             ?? (f.claims.count <= maxClaims ? nil : "claims longer than \(maxClaims) bytes")
     }
 
-    static func check(_ r: RotationRequest) -> String? {
+    public static func check(_ r: RotationRequest) -> String? {
         check(identifier: r.newAccessJti, "jti")
             ?? (r.graceBlob.count <= maxGraceBlob ? nil : "grace blob longer than \(maxGraceBlob) bytes")
     }

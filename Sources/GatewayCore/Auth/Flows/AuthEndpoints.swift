@@ -140,57 +140,60 @@ struct AuthEndpoints: Sendable {
     }
 }
 
-/// `POST /auth/login`.
-struct LoginHandler: LocalHandler {
-    let endpoints: AuthEndpoints
-    var maxBodyBytes: Int { 16 * 1024 }
-
-    func handle(_ request: LocalRequest, respond: LocalResponder) {
-        guard request.method == .post else { return respond.respond(AuthEndpoints.methodNotAllowed("POST")) }
-        do {
-            endpoints.login(try endpoints.parameters(request, style: .gateway), request, style: .gateway, respond: respond)
-        } catch {
-            respond.respond(error.response)
-        }
-    }
+/// The shared front of the POST endpoints: the method check, then the body's parameters.
+protocol ParameterHandler: LocalHandler {
+    var endpoints: AuthEndpoints { get }
+    var style: GrantStyle { get }
+    func handle(_ p: RequestParameters, _ request: LocalRequest, respond: LocalResponder)
 }
 
-/// `POST /auth/refresh`: the token from the body (JSON or form) or the refresh cookie.
-struct RefreshHandler: LocalHandler {
-    let endpoints: AuthEndpoints
+extension ParameterHandler {
     var maxBodyBytes: Int { 16 * 1024 }
-
-    func handle(_ request: LocalRequest, respond: LocalResponder) {
-        guard request.method == .post else { return respond.respond(AuthEndpoints.methodNotAllowed("POST")) }
-        do {
-            let p = try endpoints.parameters(request, style: .gateway)
-            let cookie = endpoints.flows.auth.refreshCookie.flatMap { request.cookie($0) }
-            endpoints.refresh(p["refresh_token"] ?? cookie, request, style: .gateway, respond: respond)
-        } catch {
-            respond.respond(error.response)
-        }
-    }
-}
-
-/// `POST /oauth/token`: RFC 6749 password and refresh_token grants for public clients.
-struct TokenEndpointHandler: LocalHandler {
-    let endpoints: AuthEndpoints
-    var maxBodyBytes: Int { 16 * 1024 }
+    var style: GrantStyle { .gateway }
 
     func handle(_ request: LocalRequest, respond: LocalResponder) {
         guard request.method == .post else { return respond.respond(AuthEndpoints.methodNotAllowed("POST")) }
         let p: RequestParameters
         do {
-            p = try endpoints.parameters(request, style: .oauth)
+            p = try endpoints.parameters(request, style: style)
         } catch {
             return respond.respond(error.response)
         }
+        handle(p, request, respond: respond)
+    }
+}
+
+/// `POST /auth/login`.
+struct LoginHandler: ParameterHandler {
+    let endpoints: AuthEndpoints
+
+    func handle(_ p: RequestParameters, _ request: LocalRequest, respond: LocalResponder) {
+        endpoints.login(p, request, style: .gateway, respond: respond)
+    }
+}
+
+/// `POST /auth/refresh`: the token from the body (JSON or form) or the refresh cookie.
+struct RefreshHandler: ParameterHandler {
+    let endpoints: AuthEndpoints
+
+    func handle(_ p: RequestParameters, _ request: LocalRequest, respond: LocalResponder) {
+        let cookie = endpoints.flows.auth.refreshCookie.flatMap { request.cookie($0) }
+        endpoints.refresh(p["refresh_token"] ?? cookie, request, style: .gateway, respond: respond)
+    }
+}
+
+/// `POST /oauth/token`: RFC 6749 password and refresh_token grants for public clients.
+struct TokenEndpointHandler: ParameterHandler {
+    let endpoints: AuthEndpoints
+    var style: GrantStyle { .oauth }
+
+    func handle(_ p: RequestParameters, _ request: LocalRequest, respond: LocalResponder) {
         // Only public clients exist: a client that authenticates with a secret is unknown
         // (RFC 6749 §5.2 invalid_client), a client_id alone is accepted.
         if let secret = p["client_secret"], !secret.isEmpty { return respond.respond(invalidClient()) }
         if let basic = request.header("authorization"), basic.lowercased().hasPrefix("basic ") {
-            guard let decoded = Base64.decodeStandard(String(basic.dropFirst(6)).trimmed), let colon = decoded.firstIndex(of: UInt8(ascii: ":")),
-                decoded.index(after: colon) == decoded.endIndex
+            guard let decoded = Base64.decodeStandard(String(basic.dropFirst(6)).trimmed),
+                let colon = decoded.firstIndex(of: UInt8(ascii: ":")), decoded.index(after: colon) == decoded.endIndex
             else { return respond.respond(invalidClient()) }
         }
         switch p["grant_type"] {
@@ -212,18 +215,10 @@ struct TokenEndpointHandler: LocalHandler {
 
 /// `POST /auth/logout`: revokes the family of the presented access or refresh token;
 /// `?all=true` or `{"all": true}` revokes every family of the subject. 204.
-struct LogoutHandler: LocalHandler {
+struct LogoutHandler: ParameterHandler {
     let endpoints: AuthEndpoints
-    var maxBodyBytes: Int { 16 * 1024 }
 
-    func handle(_ request: LocalRequest, respond: LocalResponder) {
-        guard request.method == .post else { return respond.respond(AuthEndpoints.methodNotAllowed("POST")) }
-        let p: RequestParameters
-        do {
-            p = try endpoints.parameters(request, style: .gateway)
-        } catch {
-            return respond.respond(error.response)
-        }
+    func handle(_ p: RequestParameters, _ request: LocalRequest, respond: LocalResponder) {
         let all = p.flag("all") || RequestParameters.query(request.query)["all"] == "true"
         var access: Claims?
         if let bearer = request.bearerToken {
