@@ -115,6 +115,8 @@ struct IdentityHeadersTests {
         #expect(try refused(#"{"roles":["admin,root"]}"#) == "roles")
         #expect(try refused(#"{"roles":["ok","a\r\nb"]}"#) == "roles")
         #expect(try refused(#"{"scope":"read\twrite"}"#) == "scope")
+        #expect(try refused(#"{"roles":["user"," admin"]}"#) == "roles")
+        #expect(try refused(#"{"roles":["user",""]}"#) == "roles")
         #expect(try refused(#"{"roles":["admin"],"sub":"x"}"#) == nil)
     }
 }

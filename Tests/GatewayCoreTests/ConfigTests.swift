@@ -180,10 +180,10 @@ struct ConfigTests {
     @Test("auth modes and scopes are read")
     func authModes() throws {
         let c = try parseConfig(
-            #"{"tokens":\#(tokensJSON),"routes":[{"path":"/a","upstream":"http://127.0.0.1:1","scopes":"read write","roles":["admin","ops"]},{"path":"/b","upstream":"http://127.0.0.1:1","auth":"optional","host":"API.Example.com","methods":["GET","POST"],"strip_prefix":true}]}"#
+            #"{"tokens":\#(tokensJSON),"routes":[{"path":"/a","upstream":"http://127.0.0.1:1","scopes":["read","write"],"roles":["admin","ops"]},{"path":"/b","upstream":"http://127.0.0.1:1","auth":"optional","host":"API.Example.com","methods":["GET","POST"],"strip_prefix":true}]}"#
         )
         #expect(c.routes[0].auth == .required)
-        #expect(c.routes[0].scopes == ["read write"])
+        #expect(c.routes[0].scopes == ["read", "write"])
         #expect(c.routes[0].roles == ["admin", "ops"])
         #expect(c.routes[1].auth == .optional)
         #expect(c.routes[1].host == "api.example.com")
@@ -205,6 +205,17 @@ struct ConfigTests {
         #expect(has(bad, "GATEWAY_ADMIN_LISTEN"))
         #expect(bad.count == 2, "\(bad)")
         #expect(has(configIssues(#"{"listen":"0.0.0.0","routes":[\#(publicRoute)]}"#), "listen"))
+    }
+
+    @Test("a scope entry is one scope-token; roles carry no separators", arguments: [
+        #"{"scopes":"read write"}"#, #"{"scopes":["a\"b"]}"#, #"{"scopes":[""]}"#, #"{"roles":["a,b"]}"#,
+        #"{"roles":[" admin"]}"#, #"{"roles":["x\r\ny"]}"#,
+    ])
+    func scopeAndRoleTokens(_ rule: String) throws {
+        let route = rule.dropFirst().dropLast()
+        let issues = configIssues(
+            #"{"tokens":\#(tokensJSON),"routes":[{"path":"/a","upstream":"http://127.0.0.1:1",\#(route)}]}"#)
+        #expect(has(issues, rule.contains("scopes") ? "routes[0].scopes" : "routes[0].roles", ""))
     }
 
     @Test("explicit route names must differ")

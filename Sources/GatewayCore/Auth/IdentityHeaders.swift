@@ -21,7 +21,11 @@ enum IdentityHeaders {
         }
         let roles = claims.roles
         if !roles.isEmpty {
-            for r in roles where r.utf8.contains(UInt8(ascii: ",")) { throw Unforwardable(claim: "roles") }
+            // Each role alone: an empty role, or one padded with spaces, would read as another
+            // role to an upstream that trims around commas.
+            for r in roles where r.isEmpty || r.utf8.contains(UInt8(ascii: ",")) || r.utf8.first == 0x20 || r.utf8.last == 0x20 {
+                throw Unforwardable(claim: "roles")
+            }
             try line(names.roles, roles.joined(separator: ","), claim: "roles", into: &out)
         }
         if let sid = claims.sid { try line(names.session, sid, claim: "sid", into: &out) }

@@ -338,6 +338,14 @@ extension GatewayConfig {
             if auth == nil { r.issues.add(r.child("auth"), "must be required, optional or none (got \(JSONWriter.quoted(authText)))") }
             let scopes = r.strings("scopes") ?? []
             let roles = r.strings("roles") ?? []
+            // scope-token (RFC 6749 §3.3): one scope per entry, and nothing that could break
+            // the `scope="..."` of a challenge or the comma-separated roles header.
+            for sc in scopes where sc.isEmpty || !sc.utf8.allSatisfy({ $0 == 0x21 || (0x23...0x5B).contains($0) || (0x5D...0x7E).contains($0) }) {
+                r.issues.add(r.child("scopes"), "\(JSONWriter.quoted(sc)) is not one scope-token (RFC 6749 §3.3: no spaces, quotes or backslashes)")
+            }
+            for role in roles where role.isEmpty || !role.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != 0x2C && $0 != 0x22 && $0 != 0x5C }) {
+                r.issues.add(r.child("roles"), "\(JSONWriter.quoted(role)) must be visible ASCII without spaces, commas, quotes or backslashes")
+            }
             if auth == AuthMode.none && (!scopes.isEmpty || !roles.isEmpty) {
                 r.issues.add(r.child("auth"), "is none, so scopes and roles could never be checked")
             }
