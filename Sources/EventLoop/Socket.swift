@@ -5,8 +5,12 @@ import Glibc
 public enum Socket {
     /// A listening socket. With `reusePort`, several loops bind the same address and the
     /// kernel spreads new connections over them (SO_REUSEPORT).
-    public static func listen(on address: SocketAddress, reusePort: Bool, backlog: Int32 = 1024) throws(IOError) -> Int32 {
-        let fd = Glibc.socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    public static func listen(on address: SocketAddress, reusePort: Bool, backlog: Int32 = 1024) throws(IOError)
+        -> Int32
+    {
+        let fd = Glibc.socket(
+            address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue),
+            0)
         guard fd >= 0 else { throw IOError(errno: errno, function: "socket") }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -53,7 +57,9 @@ public enum Socket {
     /// Starts a non-blocking connect. `inProgress` means: wait for writability, then read
     /// `pendingError`.
     public static func connect(to address: SocketAddress) throws(IOError) -> (fd: Int32, inProgress: Bool) {
-        let fd = Glibc.socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = Glibc.socket(
+            address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue),
+            0)
         guard fd >= 0 else { throw IOError(errno: errno, function: "socket") }
         setNoDelay(fd)
         while true {

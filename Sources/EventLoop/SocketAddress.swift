@@ -71,7 +71,8 @@ public struct SocketAddress: Sendable, Equatable, Hashable, CustomStringConverti
                     out.append(SocketAddress(storage: .v4(host: v.sin_addr.s_addr, port: port)))
                 } else if ai.pointee.ai_family == AF_INET6 {
                     let v = sa.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee }
-                    out.append(SocketAddress(storage: .v6(host: withUnsafeBytes(of: v.sin6_addr) { Array($0) }, port: port)))
+                    out.append(
+                        SocketAddress(storage: .v6(host: withUnsafeBytes(of: v.sin6_addr) { Array($0) }, port: port)))
                 }
             }
             p = ai.pointee.ai_next
@@ -100,7 +101,9 @@ public struct SocketAddress: Sendable, Equatable, Hashable, CustomStringConverti
             sin.sin_port = port.bigEndian
             sin.sin_addr.s_addr = host
             return withUnsafePointer(to: &sin) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    body($0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
             }
         case .v6(let host, let port):
             var sin6 = sockaddr_in6()
@@ -110,7 +113,9 @@ public struct SocketAddress: Sendable, Equatable, Hashable, CustomStringConverti
                 for i in 0..<16 { dst[i] = host[i] }
             }
             return withUnsafePointer(to: &sin6) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { body($0, socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    body($0, socklen_t(MemoryLayout<sockaddr_in6>.size))
+                }
             }
         }
     }
@@ -120,10 +125,14 @@ public struct SocketAddress: Sendable, Equatable, Hashable, CustomStringConverti
         var copy = ss
         switch Int32(ss.ss_family) {
         case AF_INET:
-            let v = withUnsafePointer(to: &copy) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee } }
+            let v = withUnsafePointer(to: &copy) {
+                $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { $0.pointee }
+            }
             storage = .v4(host: v.sin_addr.s_addr, port: UInt16(bigEndian: v.sin_port))
         case AF_INET6:
-            let v = withUnsafePointer(to: &copy) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee } }
+            let v = withUnsafePointer(to: &copy) {
+                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { $0.pointee }
+            }
             storage = .v6(host: withUnsafeBytes(of: v.sin6_addr) { Array($0) }, port: UInt16(bigEndian: v.sin6_port))
         default:
             return nil

@@ -48,7 +48,8 @@ public enum Syscall {
         try retrying("send") { Glibc.send(fd, p, n, Int32(MSG_NOSIGNAL)) }
     }
 
-    public static func writev(_ fd: Int32, _ iov: UnsafePointer<iovec>, _ count: Int32) throws(IOError) -> IOResult<Int> {
+    public static func writev(_ fd: Int32, _ iov: UnsafePointer<iovec>, _ count: Int32) throws(IOError) -> IOResult<Int>
+    {
         try retrying("writev") { Glibc.writev(fd, iov, count) }
     }
 

@@ -124,8 +124,9 @@ public enum Gateway {
             logger.error("cannot listen on \(config.listen): \(error)")
             return 1
         }
-        logger.info("listening on \(config.listen.withPort(server.port)) with \(server.group.loops.count) workers"
-            + (server.adminPort.map { ", admin on port \($0)" } ?? ""))
+        logger.info(
+            "listening on \(config.listen.withPort(server.port)) with \(server.group.loops.count) workers"
+                + (server.adminPort.map { ", admin on port \($0)" } ?? ""))
 
         var grace = config.limits.shutdownGrace
         while true {
@@ -145,7 +146,9 @@ public enum Gateway {
                     grace = next.limits.shutdownGrace
                     logger.info("configuration reloaded (\(next.routes.count) routes)")
                 } catch {
-                    logger.error("reload refused, keeping the running configuration: \(String(describing: error).replacingNewlines())")
+                    logger.error(
+                        "reload refused, keeping the running configuration: \(String(describing: error).replacingNewlines())"
+                    )
                 }
             default:
                 logger.info("draining (signal \(sig))")

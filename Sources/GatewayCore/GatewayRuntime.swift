@@ -15,8 +15,10 @@ final class GatewayRuntime: Sendable {
     /// What the admin listener serves (no routes, only /healthz, /readyz, /metrics).
     let admin: GatewayRuntime?
 
-    init(config: GatewayConfig, auth: AuthRuntime?, localRoutes: [([UInt8], LocalHandler)] = [],
-         admin: GatewayRuntime? = nil) {
+    init(
+        config: GatewayConfig, auth: AuthRuntime?, localRoutes: [([UInt8], LocalHandler)] = [],
+        admin: GatewayRuntime? = nil
+    ) {
         self.config = config
         self.admin = admin
         self.auth = auth

@@ -39,7 +39,8 @@ enum KeyCommands {
             return 1
         }
         if alg.family == .hmac {
-            Gateway.printError("wrote the \(alg.name) secret to \(out); use it as \"secret_file\" (secrets have no public JWK)")
+            Gateway.printError(
+                "wrote the \(alg.name) secret to \(out); use it as \"secret_file\" (secrets have no public JWK)")
         } else {
             Gateway.printError("wrote the private key to \(out) (PKCS#8 PEM); the public JWK is above")
         }

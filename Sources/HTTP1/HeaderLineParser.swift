@@ -41,8 +41,10 @@ enum HeaderLineParser {
 
 /// Comma-separated list elements of a field value (RFC 9110 §5.6.1), empty ones skipped.
 @inline(__always)
-func forEachListElement(_ b: UnsafeRawBufferPointer, _ start: Int, _ end: Int,
-                        _ body: (Int, Int) throws(HTTPParseError) -> Void) throws(HTTPParseError) {
+func forEachListElement(
+    _ b: UnsafeRawBufferPointer, _ start: Int, _ end: Int,
+    _ body: (Int, Int) throws(HTTPParseError) -> Void
+) throws(HTTPParseError) {
     var i = start
     while i < end {
         while i < end, b[i] == 0x20 || b[i] == 0x09 || b[i] == UInt8(ascii: ",") { i += 1 }

@@ -2,8 +2,10 @@
 /// works out its framing: Content-Length or chunked, never both (§6.1, §6.3).
 public enum RequestHeadParser {
     /// Parses `buf[skip..<end]` into `head`, reusing its storage.
-    public static func parse(_ buf: UnsafeRawBufferPointer, skip: Int = 0, limits: HTTPLimits = HTTPLimits(),
-                             into head: inout RequestHead) throws(HTTPParseError) {
+    public static func parse(
+        _ buf: UnsafeRawBufferPointer, skip: Int = 0, limits: HTTPLimits = HTTPLimits(),
+        into head: inout RequestHead
+    ) throws(HTTPParseError) {
         head.clear()
         head.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[skip...]))
         let bytes = head.bytes  // shares storage; `head` stays free to mutate below
@@ -18,8 +20,10 @@ public enum RequestHeadParser {
         if let failure { throw failure }
     }
 
-    private static func parseHead(_ b: UnsafeRawBufferPointer, table: UnsafePointer<UInt8>, limits: HTTPLimits,
-                                  head: inout RequestHead) throws(HTTPParseError) {
+    private static func parseHead(
+        _ b: UnsafeRawBufferPointer, table: UnsafePointer<UInt8>, limits: HTTPLimits,
+        head: inout RequestHead
+    ) throws(HTTPParseError) {
         // The scanner guaranteed CRLF line ends and a final empty line.
         var lineEnd = b.firstIndex(of: 0x0A)! - 1
         try parseRequestLine(b, 0, lineEnd, table: table, head: &head)
@@ -102,8 +106,10 @@ public enum RequestHeadParser {
         if head.version == .http11 && hosts == 0 { throw .missingHost }
     }
 
-    private static func parseRequestLine(_ b: UnsafeRawBufferPointer, _ start: Int, _ end: Int,
-                                         table: UnsafePointer<UInt8>, head: inout RequestHead) throws(HTTPParseError) {
+    private static func parseRequestLine(
+        _ b: UnsafeRawBufferPointer, _ start: Int, _ end: Int,
+        table: UnsafePointer<UInt8>, head: inout RequestHead
+    ) throws(HTTPParseError) {
         // method SP request-target SP HTTP-version, single spaces (RFC 9112 §3).
         var i = start
         while i < end, b[i] != 0x20 {
@@ -132,8 +138,10 @@ public enum RequestHeadParser {
         try parseTarget(b, targetStart, targetEnd, head: &head)
     }
 
-    private static func parseVersion(_ b: UnsafeRawBufferPointer, _ s: Int, _ e: Int,
-                                     head: inout RequestHead) throws(HTTPParseError) {
+    private static func parseVersion(
+        _ b: UnsafeRawBufferPointer, _ s: Int, _ e: Int,
+        head: inout RequestHead
+    ) throws(HTTPParseError) {
         guard e - s == 8, b[s] == UInt8(ascii: "H"), b[s + 1] == UInt8(ascii: "T"), b[s + 2] == UInt8(ascii: "T"),
             b[s + 3] == UInt8(ascii: "P"), b[s + 4] == UInt8(ascii: "/"), b[s + 6] == UInt8(ascii: "."),
             b[s + 5] >= 0x30, b[s + 5] <= 0x39, b[s + 7] >= 0x30, b[s + 7] <= 0x39
@@ -155,8 +163,10 @@ public enum RequestHeadParser {
 
     /// Origin-form, or absolute-form with an http(s) scheme (RFC 9112 §3.2). The path is
     /// checked in detail by `PathNormalizer`; here only its bounds are found.
-    private static func parseTarget(_ b: UnsafeRawBufferPointer, _ s: Int, _ e: Int,
-                                    head: inout RequestHead) throws(HTTPParseError) {
+    private static func parseTarget(
+        _ b: UnsafeRawBufferPointer, _ s: Int, _ e: Int,
+        head: inout RequestHead
+    ) throws(HTTPParseError) {
         var pathStart = s
         if b[s] != UInt8(ascii: "/") {
             var i = s
@@ -192,8 +202,10 @@ public enum RequestHeadParser {
 
     /// `uri-host [ ":" port ]` (RFC 9110 §7.2): reg-name or IPv4 characters, or a bracketed
     /// IPv6 literal, and a decimal port.
-    static func validateHost(_ b: UnsafeRawBufferPointer, _ s: Int, _ e: Int,
-                             table: UnsafePointer<UInt8>) throws(HTTPParseError) {
+    static func validateHost(
+        _ b: UnsafeRawBufferPointer, _ s: Int, _ e: Int,
+        table: UnsafePointer<UInt8>
+    ) throws(HTTPParseError) {
         guard e > s else { throw .invalidHost }
         var i = s
         if b[i] == UInt8(ascii: "[") {
@@ -209,11 +221,12 @@ public enum RequestHeadParser {
         } else {
             while i < e, b[i] != UInt8(ascii: ":") {
                 let c = b[i]
-                guard table[Int(c)] & CharacterClass.unreserved != 0 || c == UInt8(ascii: "%")
-                    || c == UInt8(ascii: "!") || c == UInt8(ascii: "$") || c == UInt8(ascii: "&")
-                    || c == UInt8(ascii: "'") || c == UInt8(ascii: "(") || c == UInt8(ascii: ")")
-                    || c == UInt8(ascii: "*") || c == UInt8(ascii: "+") || c == UInt8(ascii: ",")
-                    || c == UInt8(ascii: "=")
+                guard
+                    table[Int(c)] & CharacterClass.unreserved != 0 || c == UInt8(ascii: "%")
+                        || c == UInt8(ascii: "!") || c == UInt8(ascii: "$") || c == UInt8(ascii: "&")
+                        || c == UInt8(ascii: "'") || c == UInt8(ascii: "(") || c == UInt8(ascii: ")")
+                        || c == UInt8(ascii: "*") || c == UInt8(ascii: "+") || c == UInt8(ascii: ",")
+                        || c == UInt8(ascii: "=")
                 else { throw .invalidHost }
                 i += 1
             }

@@ -68,8 +68,10 @@ extension ResponseHead {
 
 /// Parses a complete response head (found by `HeadScanner`).
 public enum ResponseHeadParser {
-    public static func parse(_ buf: UnsafeRawBufferPointer, skip: Int = 0, limits: HTTPLimits = HTTPLimits(),
-                             into head: inout ResponseHead) throws(HTTPParseError) {
+    public static func parse(
+        _ buf: UnsafeRawBufferPointer, skip: Int = 0, limits: HTTPLimits = HTTPLimits(),
+        into head: inout ResponseHead
+    ) throws(HTTPParseError) {
         head.clear()
         head.bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: buf[skip...]))
         let bytes = head.bytes
@@ -84,8 +86,10 @@ public enum ResponseHeadParser {
         if let failure { throw failure }
     }
 
-    private static func parseHead(_ b: UnsafeRawBufferPointer, table: UnsafePointer<UInt8>, limits: HTTPLimits,
-                                  head: inout ResponseHead) throws(HTTPParseError) {
+    private static func parseHead(
+        _ b: UnsafeRawBufferPointer, table: UnsafePointer<UInt8>, limits: HTTPLimits,
+        head: inout ResponseHead
+    ) throws(HTTPParseError) {
         var lineEnd = b.firstIndex(of: 0x0A)! - 1
         try parseStatusLine(b, 0, lineEnd, table: table, head: &head)
         var pos = lineEnd + 2
@@ -142,8 +146,10 @@ public enum ResponseHeadParser {
     }
 
     /// `HTTP-version SP 3DIGIT SP [reason]` (RFC 9112 §4); a missing SP after the code is tolerated.
-    private static func parseStatusLine(_ b: UnsafeRawBufferPointer, _ s: Int, _ e: Int,
-                                        table: UnsafePointer<UInt8>, head: inout ResponseHead) throws(HTTPParseError) {
+    private static func parseStatusLine(
+        _ b: UnsafeRawBufferPointer, _ s: Int, _ e: Int,
+        table: UnsafePointer<UInt8>, head: inout ResponseHead
+    ) throws(HTTPParseError) {
         guard e - s >= 12, b[s] == UInt8(ascii: "H"), b[s + 1] == UInt8(ascii: "T"), b[s + 2] == UInt8(ascii: "T"),
             b[s + 3] == UInt8(ascii: "P"), b[s + 4] == UInt8(ascii: "/"), b[s + 5] == UInt8(ascii: "1"),
             b[s + 6] == UInt8(ascii: "."), b[s + 8] == 0x20

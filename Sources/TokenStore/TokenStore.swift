@@ -19,27 +19,32 @@ public protocol TokenStore: AnyObject, Sendable {
     func createFamily(_ family: NewFamily, completion: @escaping @Sendable (Result<Void, TokenStoreError>) -> Void)
 
     /// Rotates a refresh token atomically: one presentation wins; see `RotationOutcome`.
-    func rotate(_ request: RotationRequest, completion: @escaping @Sendable (Result<RotationOutcome, TokenStoreError>) -> Void)
+    func rotate(
+        _ request: RotationRequest, completion: @escaping @Sendable (Result<RotationOutcome, TokenStoreError>) -> Void)
 
     /// Revokes one family by its sid. Succeeds with nil if the family is unknown or its
     /// refresh token has expired; with the revocation in force if it was revoked already.
-    func revokeFamily(sid: String, revocationTTL: Int64, now: Int64,
-                      completion: @escaping @Sendable (Result<Revocation?, TokenStoreError>) -> Void)
+    func revokeFamily(
+        sid: String, revocationTTL: Int64, now: Int64,
+        completion: @escaping @Sendable (Result<Revocation?, TokenStoreError>) -> Void)
 
     /// Revokes the family a presented refresh token belongs to, if the token is its current
     /// one or the one it rotated from most recently, at any age (a logout with the token a
     /// concurrent refresh just replaced must still log out). Nil if the token matches nothing
     /// live; the revocation in force if the family was revoked already.
-    func revokeFamily(byRefreshToken lookupKey: Digest32, presentedHash: Digest32, revocationTTL: Int64, now: Int64,
-                      completion: @escaping @Sendable (Result<Revocation?, TokenStoreError>) -> Void)
+    func revokeFamily(
+        byRefreshToken lookupKey: Digest32, presentedHash: Digest32, revocationTTL: Int64, now: Int64,
+        completion: @escaping @Sendable (Result<Revocation?, TokenStoreError>) -> Void)
 
     /// Revokes every live family of a subject ("logout everywhere").
-    func revokeSubject(_ subject: String, revocationTTL: Int64, now: Int64,
-                       completion: @escaping @Sendable (Result<[Revocation], TokenStoreError>) -> Void)
+    func revokeSubject(
+        _ subject: String, revocationTTL: Int64, now: Int64,
+        completion: @escaping @Sendable (Result<[Revocation], TokenStoreError>) -> Void)
 
     /// Revokes one access token by its jti until `expiresAt` (the token's own `exp` plus leeway).
-    func revokeToken(jti: String, expiresAt: Int64, now: Int64,
-                     completion: @escaping @Sendable (Result<Revocation, TokenStoreError>) -> Void)
+    func revokeToken(
+        jti: String, expiresAt: Int64, now: Int64,
+        completion: @escaping @Sendable (Result<Revocation, TokenStoreError>) -> Void)
 
     /// Every revocation still in force at `now`: loaded at start-up and after a reconnect.
     func activeRevocations(now: Int64, completion: @escaping @Sendable (Result<[Revocation], TokenStoreError>) -> Void)
@@ -75,8 +80,10 @@ public struct NewFamily: Sendable, Equatable {
     /// When the refresh token expires (Unix ms).
     public var expiresAt: Int64
 
-    public init(sid: String, subject: String, claims: [UInt8], lookupKey: Digest32, refreshHash: Digest32,
-                accessJti: String, now: Int64, expiresAt: Int64) {
+    public init(
+        sid: String, subject: String, claims: [UInt8], lookupKey: Digest32, refreshHash: Digest32,
+        accessJti: String, now: Int64, expiresAt: Int64
+    ) {
         self.sid = sid
         self.subject = subject
         self.claims = claims
@@ -120,9 +127,11 @@ public struct RotationRequest: Sendable, Equatable {
     /// How long a revocation must be remembered: longest access-token lifetime plus leeway (ms).
     public var revocationTTL: Int64
 
-    public init(lookupKey: Digest32, presentedHash: Digest32, boundAccess: BoundAccessToken?, requireBinding: Bool,
-                newRefreshHash: Digest32, newAccessJti: String, graceBlob: [UInt8], now: Int64, refreshTTL: Int64,
-                grace: Int64, revocationTTL: Int64) {
+    public init(
+        lookupKey: Digest32, presentedHash: Digest32, boundAccess: BoundAccessToken?, requireBinding: Bool,
+        newRefreshHash: Digest32, newAccessJti: String, graceBlob: [UInt8], now: Int64, refreshTTL: Int64,
+        grace: Int64, revocationTTL: Int64
+    ) {
         self.lookupKey = lookupKey
         self.presentedHash = presentedHash
         self.boundAccess = boundAccess

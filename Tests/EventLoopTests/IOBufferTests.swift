@@ -11,7 +11,9 @@ struct SocketPair {
 
     init() {
         var fds: [Int32] = [-1, -1]
-        let rc = socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds)
+        let rc = socketpair(
+            AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &fds
+        )
         precondition(rc == 0, "socketpair failed")
         a = fds[0]
         b = fds[1]

@@ -35,7 +35,9 @@ struct BearerCredentialsTests {
         #expect(token("Bearer abc==") == "abc==")
     }
 
-    static let otherSchemes = ["Basic dXNlcjpwYXNz", "Digest username=\"a\"", "BearerX abc", "Bearerabc", "Token abc", "", "Bear", "B"]
+    static let otherSchemes = [
+        "Basic dXNlcjpwYXNz", "Digest username=\"a\"", "BearerX abc", "Bearerabc", "Token abc", "", "Bear", "B",
+    ]
 
     @Test("other schemes count as no credentials", arguments: otherSchemes)
     func otherScheme(value: String) {
@@ -55,7 +57,9 @@ struct BearerCredentialsTests {
 
 @Suite("Identity headers")
 struct IdentityHeadersTests {
-    private func render(_ payload: String, names: IdentityHeaderNames = IdentityHeaderNames()) throws -> Result<String, IdentityHeaders.Unforwardable> {
+    private func render(_ payload: String, names: IdentityHeaderNames = IdentityHeaderNames()) throws -> Result<
+        String, IdentityHeaders.Unforwardable
+    > {
         let c = try claims(payload)
         var out: [UInt8] = []
         do throws(IdentityHeaders.Unforwardable) {
@@ -76,7 +80,8 @@ struct IdentityHeadersTests {
         let out = try render(#"{"sub":"alice","scope":"read  write","roles":["admin","ops"],"sid":"fam-1"}"#)
         #expect(
             try out.get()
-                == "X-Auth-Subject: alice\r\nX-Auth-Scopes: read write\r\nX-Auth-Roles: admin,ops\r\nX-Auth-Session: fam-1\r\n")
+                == "X-Auth-Subject: alice\r\nX-Auth-Scopes: read write\r\nX-Auth-Roles: admin,ops\r\nX-Auth-Session: fam-1\r\n"
+        )
     }
 
     @Test("absent claims give no line")
@@ -89,11 +94,15 @@ struct IdentityHeadersTests {
     func mappings() throws {
         var names = IdentityHeaderNames()
         names.subject = "X-User"
-        names.claims = [("email", "X-Email"), ("level", "X-Level"), ("flag", "X-Flag"), ("obj", "X-Obj"), ("missing", "X-Missing")]
-        let out = try render(#"{"sub":"bob","email":"b@example.com","level":42,"flag":true,"obj":{"a":[1,"x"]}}"#, names: names)
+        names.claims = [
+            ("email", "X-Email"), ("level", "X-Level"), ("flag", "X-Flag"), ("obj", "X-Obj"), ("missing", "X-Missing"),
+        ]
+        let out = try render(
+            #"{"sub":"bob","email":"b@example.com","level":42,"flag":true,"obj":{"a":[1,"x"]}}"#, names: names)
         #expect(
             try out.get()
-                == "X-User: bob\r\nX-Email: b@example.com\r\nX-Level: 42\r\nX-Flag: true\r\nX-Obj: {\"a\":[1,\"x\"]}\r\n")
+                == "X-User: bob\r\nX-Email: b@example.com\r\nX-Level: 42\r\nX-Flag: true\r\nX-Obj: {\"a\":[1,\"x\"]}\r\n"
+        )
     }
 
     static let badSubjects = [

@@ -32,20 +32,25 @@ struct ConfigTests {
 
     @Test("token defaults: 15 min access, 14 days refresh, 30 s leeway, 10 s grace")
     func tokenDefaults() throws {
-        let c = try parseConfig(#"{"tokens":\#(tokensJSON),"routes":[{"path":"/api","upstream":"http://127.0.0.1:9001"}]}"#)
+        let c = try parseConfig(
+            #"{"tokens":\#(tokensJSON),"routes":[{"path":"/api","upstream":"http://127.0.0.1:9001"}]}"#)
         let t = try #require(c.tokens)
         #expect(t.accessTTL == 900_000)
         #expect(t.refreshTTL == 14 * 86_400_000)
         #expect(t.leeway == 30_000)
         #expect(t.refreshReuseGrace == 10_000)
         #expect(t.audience == ["api"])
-        #expect(t.keys == [KeySource(kid: "k1", alg: "HS256", material: .secretEnv("GW_TEST_SECRET"), path: "tokens.keys[0]")])
+        #expect(
+            t.keys == [
+                KeySource(kid: "k1", alg: "HS256", material: .secretEnv("GW_TEST_SECRET"), path: "tokens.keys[0]")
+            ])
         #expect(c.routes[0].auth == .required)
         #expect(!c.routes[0].forwardAuthorization)  // protected routes consume the token
     }
 
     static let goodDurations: [(String, Int64)] = [
-        (#""500ms""#, 500), (#""10s""#, 10_000), (#""15m""#, 900_000), (#""2h""#, 7_200_000), ("2.5", 2_500), ("90", 90_000),
+        (#""500ms""#, 500), (#""10s""#, 10_000), (#""15m""#, 900_000), (#""2h""#, 7_200_000), ("2.5", 2_500),
+        ("90", 90_000),
     ]
 
     @Test("durations", arguments: goodDurations)
@@ -66,7 +71,9 @@ struct ConfigTests {
         #expect(ConfigReader.parseDuration("14d") == Int64(14 * 86_400_000))
     }
 
-    static let badDurations = [#""10""#, #""1.5s""#, #""-5s""#, #""5 s""#, #""5sec""#, #""""#, #""10S""#, "true", "-1", #""50ms""#, #""2d""#]
+    static let badDurations = [
+        #""10""#, #""1.5s""#, #""-5s""#, #""5 s""#, #""5sec""#, #""""#, #""10S""#, "true", "-1", #""50ms""#, #""2d""#,
+    ]
 
     @Test("refused durations, named by path", arguments: badDurations)
     func badDuration(text: String) {
@@ -99,7 +106,8 @@ struct ConfigTests {
     func missingTokens() {
         let issues = configIssues(#"{"routes":[{"path":"/api","upstream":"http://127.0.0.1:9001"}]}"#)
         #expect(has(issues, "tokens", "is required"))
-        let optional = configIssues(#"{"routes":[{"path":"/api","upstream":"http://127.0.0.1:9001","auth":"optional"}]}"#)
+        let optional = configIssues(
+            #"{"routes":[{"path":"/api","upstream":"http://127.0.0.1:9001","auth":"optional"}]}"#)
         #expect(has(optional, "tokens", "is required"))
     }
 
@@ -129,7 +137,9 @@ struct ConfigTests {
         let noKeys = configIssues(#"{"tokens":{"issuer":"i","audience":"a"},"routes":[\#(publicRoute)]}"#)
         #expect(has(noKeys, "tokens.keys", "at least one key"))
         #expect(has(noKeys, "tokens.issuer", "") == false)
-        let noIssuer = configIssues(#"{"tokens":{"audience":"a","keys":[{"kid":"k","alg":"HS256","secret_env":"A"}]},"routes":[\#(publicRoute)]}"#)
+        let noIssuer = configIssues(
+            #"{"tokens":{"audience":"a","keys":[{"kid":"k","alg":"HS256","secret_env":"A"}]},"routes":[\#(publicRoute)]}"#
+        )
         #expect(has(noIssuer, "tokens.issuer", "required"))
     }
 
@@ -164,15 +174,46 @@ struct ConfigTests {
     @Test("routes: path, methods, auth modes, scopes on a public route")
     func routeValidation() {
         #expect(has(configIssues(#"{"routes":[{"path":"/a","auth":"none"}]}"#), "routes[0].upstream", "is required"))
-        #expect(has(configIssues(#"{"routes":[{"path":"api","upstream":"http://127.0.0.1:1","auth":"none"}]}"#), "routes[0].path"))
-        #expect(has(configIssues(#"{"routes":[{"path":"/api/","upstream":"http://127.0.0.1:1","auth":"none"}]}"#), "routes[0].path"))
-        #expect(has(configIssues(#"{"routes":[{"path":"/a/../b","upstream":"http://127.0.0.1:1","auth":"none"}]}"#), "routes[0].path"))
-        #expect(has(configIssues(#"{"routes":[{"upstream":"http://127.0.0.1:1","auth":"none"}]}"#), "routes[0].path", "required"))
-        #expect(has(configIssues(#"{"routes":[{"path":"/a","methods":["get"],"upstream":"http://127.0.0.1:1","auth":"none"}]}"#), "routes[0].methods"))
-        #expect(has(configIssues(#"{"routes":[{"path":"/a","upstream":"http://127.0.0.1:1","auth":"maybe"}]}"#), "routes[0].auth", "required, optional or none"))
-        #expect(has(configIssues(#"{"routes":[{"path":"/a","upstream":"http://127.0.0.1:1","auth":"none","scopes":"read"}]}"#), "routes[0].auth", "none"))
-        #expect(has(configIssues(#"{"routes":[{"path":"/a","upstream":"http://127.0.0.1:1","auth":"none","roles":["admin"]}]}"#), "routes[0].auth", "none"))
-        #expect(has(configIssues(#"{"routes":[{"path":"/a","host":"a.com:80","upstream":"http://127.0.0.1:1","auth":"none"}]}"#), "routes[0].host"))
+        #expect(
+            has(
+                configIssues(#"{"routes":[{"path":"api","upstream":"http://127.0.0.1:1","auth":"none"}]}"#),
+                "routes[0].path"))
+        #expect(
+            has(
+                configIssues(#"{"routes":[{"path":"/api/","upstream":"http://127.0.0.1:1","auth":"none"}]}"#),
+                "routes[0].path"))
+        #expect(
+            has(
+                configIssues(#"{"routes":[{"path":"/a/../b","upstream":"http://127.0.0.1:1","auth":"none"}]}"#),
+                "routes[0].path"))
+        #expect(
+            has(
+                configIssues(#"{"routes":[{"upstream":"http://127.0.0.1:1","auth":"none"}]}"#), "routes[0].path",
+                "required"))
+        #expect(
+            has(
+                configIssues(
+                    #"{"routes":[{"path":"/a","methods":["get"],"upstream":"http://127.0.0.1:1","auth":"none"}]}"#),
+                "routes[0].methods"))
+        #expect(
+            has(
+                configIssues(#"{"routes":[{"path":"/a","upstream":"http://127.0.0.1:1","auth":"maybe"}]}"#),
+                "routes[0].auth", "required, optional or none"))
+        #expect(
+            has(
+                configIssues(
+                    #"{"routes":[{"path":"/a","upstream":"http://127.0.0.1:1","auth":"none","scopes":"read"}]}"#),
+                "routes[0].auth", "none"))
+        #expect(
+            has(
+                configIssues(
+                    #"{"routes":[{"path":"/a","upstream":"http://127.0.0.1:1","auth":"none","roles":["admin"]}]}"#),
+                "routes[0].auth", "none"))
+        #expect(
+            has(
+                configIssues(
+                    #"{"routes":[{"path":"/a","host":"a.com:80","upstream":"http://127.0.0.1:1","auth":"none"}]}"#),
+                "routes[0].host"))
         let dup = configIssues(#"{"routes":[\#(publicRoute),\#(publicRoute)]}"#)
         #expect(has(dup, "routes[1].path", "same path, host and methods"))
     }
@@ -197,7 +238,8 @@ struct ConfigTests {
         let fromFile = try parseConfig(json)
         #expect(fromFile.listen == SocketAddress(parsing: "127.0.0.1:1000"))
         #expect(fromFile.adminListen == SocketAddress(parsing: "127.0.0.1:1001"))
-        let c = try parseConfig(json, environment: ["GATEWAY_LISTEN": "127.0.0.1:2000", "GATEWAY_ADMIN_LISTEN": "[::1]:2001"])
+        let c = try parseConfig(
+            json, environment: ["GATEWAY_LISTEN": "127.0.0.1:2000", "GATEWAY_ADMIN_LISTEN": "[::1]:2001"])
         #expect(c.listen == SocketAddress(parsing: "127.0.0.1:2000"))
         #expect(c.adminListen == SocketAddress(parsing: "[::1]:2001"))
         let bad = configIssues(json, environment: ["GATEWAY_LISTEN": "localhost:80", "GATEWAY_ADMIN_LISTEN": "nope"])
@@ -207,10 +249,12 @@ struct ConfigTests {
         #expect(has(configIssues(#"{"listen":"0.0.0.0","routes":[\#(publicRoute)]}"#), "listen"))
     }
 
-    @Test("a scope entry is one scope-token; roles carry no separators", arguments: [
-        #"{"scopes":"read write"}"#, #"{"scopes":["a\"b"]}"#, #"{"scopes":[""]}"#, #"{"roles":["a,b"]}"#,
-        #"{"roles":[" admin"]}"#, #"{"roles":["x\r\ny"]}"#,
-    ])
+    @Test(
+        "a scope entry is one scope-token; roles carry no separators",
+        arguments: [
+            #"{"scopes":"read write"}"#, #"{"scopes":["a\"b"]}"#, #"{"scopes":[""]}"#, #"{"roles":["a,b"]}"#,
+            #"{"roles":[" admin"]}"#, #"{"roles":["x\r\ny"]}"#,
+        ])
     func scopeAndRoleTokens(_ rule: String) throws {
         let route = rule.dropFirst().dropLast()
         let issues = configIssues(
@@ -242,41 +286,70 @@ struct ConfigTests {
         )
         #expect(has(custom, "routes[0].request_headers.set", "identity header"))
         // Other names may be set.
-        #expect((try? parseConfig(#"{"routes":[{"path":"/a","upstream":"http://127.0.0.1:1","auth":"none","request_headers":{"set":{"X-Env":"prod"}}}]}"#)) != nil)
-        #expect(has(configIssues(#"{"routes":[{"path":"/a","upstream":"http://127.0.0.1:1","auth":"none","request_headers":{"set":{"X-Env":"a\u000d\u000ab"}}}]}"#), "routes[0]", "control characters"))
+        #expect(
+            (try? parseConfig(
+                #"{"routes":[{"path":"/a","upstream":"http://127.0.0.1:1","auth":"none","request_headers":{"set":{"X-Env":"prod"}}}]}"#
+            )) != nil)
+        #expect(
+            has(
+                configIssues(
+                    #"{"routes":[{"path":"/a","upstream":"http://127.0.0.1:1","auth":"none","request_headers":{"set":{"X-Env":"a\u000d\u000ab"}}}]}"#
+                ), "routes[0]", "control characters"))
     }
 
     @Test("identity header names: valid, distinct, not hop-by-hop or Authorization")
     func identityHeaderNames() throws {
-        let c = try parseConfig(#"{"identity_headers":{"subject":"X-User","claims":{"email":"X-Email"}},"routes":[\#(publicRoute)]}"#)
+        let c = try parseConfig(
+            #"{"identity_headers":{"subject":"X-User","claims":{"email":"X-Email"}},"routes":[\#(publicRoute)]}"#)
         #expect(c.identityHeaders.subject == "X-User")
         #expect(c.identityHeaders.allNames == ["X-User", "X-Auth-Scopes", "X-Auth-Roles", "X-Auth-Session", "X-Email"])
-        #expect(has(configIssues(#"{"identity_headers":{"subject":"Authorization"},"routes":[\#(publicRoute)]}"#), "identity_headers", "authorization"))
-        #expect(has(configIssues(#"{"identity_headers":{"subject":"X-Auth-Roles"},"routes":[\#(publicRoute)]}"#), "identity_headers", "must all differ"))
-        #expect(has(configIssues(#"{"identity_headers":{"subject":"X User"},"routes":[\#(publicRoute)]}"#), "identity_headers.subject"))
+        #expect(
+            has(
+                configIssues(#"{"identity_headers":{"subject":"Authorization"},"routes":[\#(publicRoute)]}"#),
+                "identity_headers", "authorization"))
+        #expect(
+            has(
+                configIssues(#"{"identity_headers":{"subject":"X-Auth-Roles"},"routes":[\#(publicRoute)]}"#),
+                "identity_headers", "must all differ"))
+        #expect(
+            has(
+                configIssues(#"{"identity_headers":{"subject":"X User"},"routes":[\#(publicRoute)]}"#),
+                "identity_headers.subject"))
     }
 
     @Test("CORS: * never with credentials; origins without paths")
     func cors() throws {
         let issues = configIssues(#"{"cors":{"origins":["*"],"allow_credentials":true},"routes":[\#(publicRoute)]}"#)
         #expect(has(issues, "cors.origins", "allow_credentials"))
-        #expect(has(configIssues(#"{"cors":{"origins":["https://a.com/"]},"routes":[\#(publicRoute)]}"#), "cors.origins"))
+        #expect(
+            has(configIssues(#"{"cors":{"origins":["https://a.com/"]},"routes":[\#(publicRoute)]}"#), "cors.origins"))
         #expect(has(configIssues(#"{"cors":{"origins":["a.com"]},"routes":[\#(publicRoute)]}"#), "cors.origins"))
         #expect(has(configIssues(#"{"cors":{"origins":[]},"routes":[\#(publicRoute)]}"#), "cors.origins"))
         let c = try parseConfig(#"{"cors":{"origins":"*"},"routes":[\#(publicRoute)]}"#)
         #expect(c.cors?.origins == ["*"])
         #expect(c.cors?.allowCredentials == false)
         #expect(c.cors?.maxAge == 600_000)
-        let creds = try parseConfig(#"{"cors":{"origins":["https://app.example.com"],"allow_credentials":true},"routes":[\#(publicRoute)]}"#)
+        let creds = try parseConfig(
+            #"{"cors":{"origins":["https://app.example.com"],"allow_credentials":true},"routes":[\#(publicRoute)]}"#)
         #expect(creds.cors?.allowCredentials == true)
     }
 
     @Test("auth paths must differ and be normalised; realm is quotable")
     func authPaths() {
-        #expect(has(configIssues(#"{"auth":{"login_path":"/auth/refresh"},"routes":[\#(publicRoute)]}"#), "auth", "must differ"))
-        #expect(has(configIssues(#"{"auth":{"login_path":"/auth//login"},"routes":[\#(publicRoute)]}"#), "auth", "normalised"))
+        #expect(
+            has(
+                configIssues(#"{"auth":{"login_path":"/auth/refresh"},"routes":[\#(publicRoute)]}"#), "auth",
+                "must differ"))
+        #expect(
+            has(
+                configIssues(#"{"auth":{"login_path":"/auth//login"},"routes":[\#(publicRoute)]}"#), "auth",
+                "normalised"))
         #expect(has(configIssues(#"{"auth":{"realm":"a\"b"},"routes":[\#(publicRoute)]}"#), "auth.realm"))
-        #expect(has(configIssues(#"{"auth":{"authenticator":{"kind":"users_file","path":"u.json"}},"routes":[\#(publicRoute)]}"#), "tokens", "authenticator"))
+        #expect(
+            has(
+                configIssues(
+                    #"{"auth":{"authenticator":{"kind":"users_file","path":"u.json"}},"routes":[\#(publicRoute)]}"#),
+                "tokens", "authenticator"))
     }
 
     @Test("relative file paths are resolved against the configuration folder")

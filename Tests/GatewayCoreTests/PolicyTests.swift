@@ -25,7 +25,8 @@ struct RequestParametersTests {
 
     @Test("a JSON object: strings are values, true members are flags")
     func json() throws {
-        let p = try parse(#"{"username":"alice","password":"p\u00e4ss w","all":true,"off":false,"n":null}"#, "application/json")
+        let p = try parse(
+            #"{"username":"alice","password":"p\u00e4ss w","all":true,"off":false,"n":null}"#, "application/json")
         #expect(p["username"] == "alice")
         #expect(p["password"] == "päss w")
         #expect(p.flag("all"))
@@ -48,7 +49,9 @@ struct RequestParametersTests {
 
     @Test("a form: + is a space, %XX escapes, empty values")
     func form() throws {
-        let p = try parse("grant_type=password&username=al%69ce+b&password=a%2Bb%26c%3D&empty=&bare&&scope=read+write", "application/x-www-form-urlencoded")
+        let p = try parse(
+            "grant_type=password&username=al%69ce+b&password=a%2Bb%26c%3D&empty=&bare&&scope=read+write",
+            "application/x-www-form-urlencoded")
         #expect(p["grant_type"] == "password")
         #expect(p["username"] == "alice b")
         #expect(p["password"] == "a+b&c=")
@@ -94,9 +97,10 @@ struct RequestParametersTests {
 @Suite("CORS policy")
 struct CORSPolicyTests {
     private func policy(_ origins: [String], credentials: Bool = false, expose: [String] = []) -> CORSPolicy {
-        CORSPolicy(settings: CORSSettings(
-            origins: origins, allowCredentials: credentials, allowMethods: ["GET", "POST", "PUT"],
-            allowHeaders: ["Authorization", "Content-Type"], exposeHeaders: expose, maxAge: 600_000))
+        CORSPolicy(
+            settings: CORSSettings(
+                origins: origins, allowCredentials: credentials, allowMethods: ["GET", "POST", "PUT"],
+                allowHeaders: ["Authorization", "Content-Type"], exposeHeaders: expose, maxAge: 600_000))
     }
 
     @Test("configured origins are allowed, others are not")
@@ -114,10 +118,11 @@ struct CORSPolicyTests {
     func responseHeaders() {
         let p = policy(["https://app.example.com"], credentials: true, expose: ["X-Access-Token", "X-Request-Id"])
         let h = p.responseHeaders(origin: "https://app.example.com")
-        #expect(h.map { "\($0.0): \($0.1)" } == [
-            "Access-Control-Allow-Origin: https://app.example.com", "Vary: Origin",
-            "Access-Control-Allow-Credentials: true", "Access-Control-Expose-Headers: X-Access-Token, X-Request-Id",
-        ])
+        #expect(
+            h.map { "\($0.0): \($0.1)" } == [
+                "Access-Control-Allow-Origin: https://app.example.com", "Vary: Origin",
+                "Access-Control-Allow-Credentials: true", "Access-Control-Expose-Headers: X-Access-Token, X-Request-Id",
+            ])
         let denied = p.responseHeaders(origin: "https://evil.example.com")
         #expect(denied.map { "\($0.0): \($0.1)" } == ["Vary: Origin"])
     }
@@ -127,13 +132,16 @@ struct CORSPolicyTests {
         let h = policy(["*"]).responseHeaders(origin: "https://x.example")
         #expect(h.map { "\($0.0): \($0.1)" } == ["Access-Control-Allow-Origin: *"])
         let withCredentials = policy(["*"], credentials: true).responseHeaders(origin: "https://x.example")
-        #expect(headerValue(LocalResponse(status: 200, headers: withCredentials), "Access-Control-Allow-Origin") == "https://x.example")
+        #expect(
+            headerValue(LocalResponse(status: 200, headers: withCredentials), "Access-Control-Allow-Origin")
+                == "https://x.example")
     }
 
     @Test("preflight: allowed origin, method and headers get 204 with the allow lists")
     func preflight() {
         let p = policy(["https://app.example.com"], credentials: true)
-        let r = p.preflight(origin: "https://app.example.com", method: "PUT", requestHeaders: "authorization, Content-Type")
+        let r = p.preflight(
+            origin: "https://app.example.com", method: "PUT", requestHeaders: "authorization, Content-Type")
         #expect(r.status == 204)
         #expect(headerValue(r, "Access-Control-Allow-Origin") == "https://app.example.com")
         #expect(headerValue(r, "Access-Control-Allow-Credentials") == "true")
@@ -154,7 +162,8 @@ struct CORSPolicyTests {
         #expect(headerValue(origin, "Access-Control-Allow-Origin") == nil)
         #expect(bodyText(origin).contains("cors_forbidden"))
         #expect(p.preflight(origin: "https://app.example.com", method: "DELETE", requestHeaders: nil).status == 403)
-        let header = p.preflight(origin: "https://app.example.com", method: "GET", requestHeaders: "Authorization, X-Secret")
+        let header = p.preflight(
+            origin: "https://app.example.com", method: "GET", requestHeaders: "Authorization, X-Secret")
         #expect(header.status == 403)
         #expect(bodyText(header).contains("x-secret"))
     }
@@ -163,7 +172,8 @@ struct CORSPolicyTests {
 @Suite("RFC 6750 answers")
 struct AuthAnswersTests {
     private func routeConfig(scopes: [String] = [], roles: [String] = []) throws -> RouteConfig {
-        let c = try parseConfig(#"{"tokens":\#(tokensJSON),"routes":[{"path":"/api","upstream":"http://127.0.0.1:9001"}]}"#)
+        let c = try parseConfig(
+            #"{"tokens":\#(tokensJSON),"routes":[{"path":"/api","upstream":"http://127.0.0.1:9001"}]}"#)
         var r = c.routes[0]
         r.scopes = scopes
         r.roles = roles
@@ -183,18 +193,22 @@ struct AuthAnswersTests {
     func expired() {
         let r = AuthAnswers.invalidToken(realm: "x", .expired)
         #expect(r.status == 401)
-        #expect(headerValue(r, "WWW-Authenticate")
-            == #"Bearer realm="x", error="invalid_token", error_description="The access token expired""#)
+        #expect(
+            headerValue(r, "WWW-Authenticate")
+                == #"Bearer realm="x", error="invalid_token", error_description="The access token expired""#)
         #expect(bodyText(r) == #"{"error":"invalid_token","error_description":"The access token expired"}"#)
     }
 
     @Test("other token failures: invalid_token")
     func invalid() {
-        for e in [JOSEError.badSignature, .issuerMismatch, .audienceMismatch, .typeMismatch, .malformed("x"), .algorithmNone] {
+        for e in [
+            JOSEError.badSignature, .issuerMismatch, .audienceMismatch, .typeMismatch, .malformed("x"), .algorithmNone,
+        ] {
             let r = AuthAnswers.invalidToken(realm: "gw", e)
             #expect(r.status == 401)
-            #expect(headerValue(r, "WWW-Authenticate")
-                == #"Bearer realm="gw", error="invalid_token", error_description="The access token is invalid""#)
+            #expect(
+                headerValue(r, "WWW-Authenticate")
+                    == #"Bearer realm="gw", error="invalid_token", error_description="The access token is invalid""#)
             #expect(bodyText(r).hasPrefix(#"{"error":"invalid_token","#))
         }
         let revoked = AuthAnswers.revoked(realm: "gw")
@@ -206,8 +220,9 @@ struct AuthAnswersTests {
     func invalidRequest() {
         let r = AuthAnswers.invalidRequest(realm: "x", "Malformed Authorization header")
         #expect(r.status == 400)
-        #expect(headerValue(r, "WWW-Authenticate")
-            == #"Bearer realm="x", error="invalid_request", error_description="Malformed Authorization header""#)
+        #expect(
+            headerValue(r, "WWW-Authenticate")
+                == #"Bearer realm="x", error="invalid_request", error_description="Malformed Authorization header""#)
         #expect(bodyText(r).contains(#""error":"invalid_request""#))
     }
 
@@ -217,8 +232,10 @@ struct AuthAnswersTests {
         let c = try claims(#"{"sub":"a","scope":"read"}"#)
         let r = try #require(AuthAnswers.insufficient(route, c, realm: "x"))
         #expect(r.status == 403)
-        #expect(headerValue(r, "WWW-Authenticate")
-            == #"Bearer realm="x", error="insufficient_scope", error_description="The access token lacks a required scope", scope="read write""#)
+        #expect(
+            headerValue(r, "WWW-Authenticate")
+                == #"Bearer realm="x", error="insufficient_scope", error_description="The access token lacks a required scope", scope="read write""#
+        )
         #expect(bodyText(r).contains(#""error":"insufficient_scope""#))
         #expect(AuthAnswers.insufficient(route, try claims(#"{"scope":"write admin read"}"#), realm: "x") == nil)
         #expect(AuthAnswers.insufficient(route, try claims(#"{"sub":"a"}"#), realm: "x") != nil)
@@ -232,8 +249,10 @@ struct AuthAnswersTests {
         #expect(AuthAnswers.insufficient(route, try claims(#"{"roles":["ops"]}"#), realm: "x") == nil)
         let r = try #require(AuthAnswers.insufficient(route, try claims(#"{"roles":["user"]}"#), realm: "x"))
         #expect(r.status == 403)
-        #expect(headerValue(r, "WWW-Authenticate")
-            == #"Bearer realm="x", error="insufficient_scope", error_description="The access token lacks a required role""#)
+        #expect(
+            headerValue(r, "WWW-Authenticate")
+                == #"Bearer realm="x", error="insufficient_scope", error_description="The access token lacks a required role""#
+        )
         #expect(AuthAnswers.insufficient(try routeConfig(), try claims(#"{"sub":"a"}"#), realm: "x") == nil)
     }
 }
@@ -241,8 +260,9 @@ struct AuthAnswersTests {
 @Suite("Local requests")
 struct LocalRequestTests {
     private func request(_ headers: [(String, String)]) -> LocalRequest {
-        LocalRequest(method: .post, path: "/auth/refresh", query: nil, headers: headers.map { (name: $0.0, value: $0.1) },
-                     body: [], clientAddress: "127.0.0.1", requestID: "r")
+        LocalRequest(
+            method: .post, path: "/auth/refresh", query: nil, headers: headers.map { (name: $0.0, value: $0.1) },
+            body: [], clientAddress: "127.0.0.1", requestID: "r")
     }
 
     @Test("cookies are found in every Cookie field, by exact name")

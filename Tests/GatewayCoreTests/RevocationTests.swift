@@ -81,10 +81,11 @@ struct RevocationHubTests {
         var copies: [RevocationList] = []
         for loop in group.loops {
             let name = "w\(loop.index)"
-            copies.append(hub.register(loop: loop) { r in
-                precondition(loop.inEventLoop)
-                applied.add(name, r)
-            })
+            copies.append(
+                hub.register(loop: loop) { r in
+                    precondition(loop.inEventLoop)
+                    applied.add(name, r)
+                })
         }
         for copy in copies {
             #expect(copy.isRevoked(sid: "early", jti: nil, now: now))

@@ -94,7 +94,9 @@ struct RouteTableTests {
 
     @Test("HEAD is allowed where GET is")
     func head() throws {
-        let t = try table([route("read", "/api", #","methods":["GET"]"#), route("post", "/form", #","methods":["POST"]"#)])
+        let t = try table([
+            route("read", "/api", #","methods":["GET"]"#), route("post", "/form", #","methods":["POST"]"#),
+        ])
         #expect(match(t, "/api", .head) == "read")
         #expect(match(t, "/form", .head) == "405 POST")
     }

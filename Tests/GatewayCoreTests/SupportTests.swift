@@ -5,7 +5,9 @@ import Testing
 
 @Suite("JSON parser")
 struct JSONParserTests {
-    private func parse(_ text: String, maxDepth: Int = 32) -> JSONValue? { try? JSONParser.parse(bytes(text), maxDepth: maxDepth) }
+    private func parse(_ text: String, maxDepth: Int = 32) -> JSONValue? {
+        try? JSONParser.parse(bytes(text), maxDepth: maxDepth)
+    }
 
     private func error(_ text: String) -> JSONParseError? {
         do {
@@ -18,9 +20,12 @@ struct JSONParserTests {
 
     @Test("values, member order, whitespace")
     func values() {
-        #expect(parse(#" {"b":[1,-2.5e1,true,false,null],"a":{"c":"d"}} "#)
-            == .object([("b", .array([.number(1), .number(-25), .bool(true), .bool(false), .null])),
-                        ("a", .object([("c", .string("d"))]))]))
+        #expect(
+            parse(#" {"b":[1,-2.5e1,true,false,null],"a":{"c":"d"}} "#)
+                == .object([
+                    ("b", .array([.number(1), .number(-25), .bool(true), .bool(false), .null])),
+                    ("a", .object([("c", .string("d"))])),
+                ]))
         #expect(parse("0") == .number(0))
         #expect(parse("-0") == .number(0))
         #expect(parse("1E2") == .number(100))
@@ -151,7 +156,9 @@ struct HTTPDateAndRequestIDTests {
     static let valid = ["a", "abc-123_x.y:z", String(repeating: "A", count: 128), "0"]
     static let invalid = ["", String(repeating: "A", count: 129), "a b", "a\"b", "a\r\nb", "é", "a/b", "a,b", "<x>"]
 
-    @Test("incoming ids are kept only if short and plain", arguments: valid.map { ($0, true) } + invalid.map { ($0, false) })
+    @Test(
+        "incoming ids are kept only if short and plain",
+        arguments: valid.map { ($0, true) } + invalid.map { ($0, false) })
     func incoming(id: String, ok: Bool) {
         #expect(Array(id.utf8).withUnsafeBytes { RequestIDGenerator.isValid($0) } == ok)
     }

@@ -9,9 +9,11 @@ struct RefreshTokenTests {
     func roundTrip() throws {
         let t = RefreshToken.generate()
         #expect(t.text.utf8.count == 64)
-        #expect(t.text.utf8.allSatisfy { b in
-            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D || b == 0x5F
-        })
+        #expect(
+            t.text.utf8.allSatisfy { b in
+                (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A) || b == 0x2D
+                    || b == 0x5F
+            })
         let p = try #require(RefreshToken(presented: t.text))
         #expect(p.text == t.text)
         #expect(p.lookupKey == t.lookupKey)
@@ -37,7 +39,8 @@ struct RefreshTokenTests {
     static let notTokens = [
         "", "abc", String(repeating: "A", count: 63), String(repeating: "A", count: 65),
         String(repeating: "A", count: 63) + "=", String(repeating: "A", count: 63) + "+",
-        String(repeating: "A", count: 63) + "/", String(repeating: "A", count: 63) + " ", String(repeating: "é", count: 32),
+        String(repeating: "A", count: 63) + "/", String(repeating: "A", count: 63) + " ",
+        String(repeating: "é", count: 32),
     ]
 
     @Test("anything else is not a refresh token", arguments: notTokens)
@@ -71,11 +74,15 @@ struct LoginIdentityTests {
     func roundTrip() {
         let id = LoginIdentity(
             subject: "alice", scope: "read write", roles: ["admin", "ops"],
-            extra: [("email", .string("a@example.com")), ("level", .number(3)), ("iss", .string("evil")),
-                    ("sid", .string("x")), ("exp", .number(1)), ("cnf", .null)])
+            extra: [
+                ("email", .string("a@example.com")), ("level", .number(3)), ("iss", .string("evil")),
+                ("sid", .string("x")), ("exp", .number(1)), ("cnf", .null),
+            ])
         #expect(id.extra.map(\.0) == ["email", "level"])
         let blob = id.familyClaims
-        #expect(String(decoding: blob, as: UTF8.self) == #"{"scope":"read write","roles":["admin","ops"],"email":"a@example.com","level":3}"#)
+        #expect(
+            String(decoding: blob, as: UTF8.self)
+                == #"{"scope":"read write","roles":["admin","ops"],"email":"a@example.com","level":3}"#)
         let back = LoginIdentity(subject: "alice", familyClaims: blob)
         #expect(back.subject == "alice")
         #expect(back.scope == "read write")
@@ -136,8 +143,9 @@ struct TokenMinterTests {
     func audienceArray() throws {
         let m = try minter(audience: ["api", "billing"], ttl: 60_000)
         let now = nowMillis()
-        let token = try m.accessToken(for: LoginIdentity(subject: "bob", scope: nil, roles: [], extra: []),
-                                      sid: "s", jti: "j", now: now)
+        let token = try m.accessToken(
+            for: LoginIdentity(subject: "bob", scope: nil, roles: [], extra: []),
+            sid: "s", jti: "j", now: now)
         let c = try m.keys.verifier.verify(token: bytes(token), now: Double(now) / 1000).claims
         #expect(c.rawValue("aud").map { Array($0) } == bytes(#"["api","billing"]"#))
         #expect(c.aud == ["api", "billing"])
@@ -150,8 +158,9 @@ struct TokenMinterTests {
     func expiry() throws {
         let m = try minter(ttl: 60_000)
         let now = nowMillis()
-        let token = try m.accessToken(for: LoginIdentity(subject: "bob", scope: nil, roles: [], extra: []),
-                                      sid: "s", jti: "j", now: now - 3_600_000)
+        let token = try m.accessToken(
+            for: LoginIdentity(subject: "bob", scope: nil, roles: [], extra: []),
+            sid: "s", jti: "j", now: now - 3_600_000)
         do {
             _ = try m.keys.verifier.verify(token: bytes(token), now: Double(now) / 1000)
             Issue.record("expired token verified")
@@ -185,7 +194,9 @@ struct TokenKeysTests {
 
     @Test("secret_env: missing or empty variables are named with the key's path")
     func missingEnv() {
-        let issues = failure(tokenSettings(keys: [envKey("a", "A", index: 0), envKey("b", "NOPE", index: 1)]), ["A": secret32, "NOPE": ""])
+        let issues = failure(
+            tokenSettings(keys: [envKey("a", "A", index: 0), envKey("b", "NOPE", index: 1)]),
+            ["A": secret32, "NOPE": ""])
         #expect(issues.count == 1)
         #expect(has(issues, "tokens.keys[1]", "NOPE is not set"))
     }
@@ -196,7 +207,8 @@ struct TokenKeysTests {
         #expect(has(issues, "tokens.keys[0]", "shorter"))
         let hs512 = failure(tokenSettings(keys: [envKey("a", "A", alg: "HS512")]), ["A": secret32])
         #expect(has(hs512, "tokens.keys[0]"))
-        #expect((try? TokenKeys(settings: tokenSettings(keys: [envKey("a", "A")]), environment: ["A": secret32])) != nil)
+        #expect(
+            (try? TokenKeys(settings: tokenSettings(keys: [envKey("a", "A")]), environment: ["A": secret32])) != nil)
     }
 
     @Test("signing_key must name a loaded key")
@@ -245,14 +257,19 @@ struct TokenKeysTests {
         defer { dir.remove() }
         let path = try dir.write("secret", secret32 + "\n")
         let keys = try TokenKeys(
-            settings: tokenSettings(keys: [KeySource(kid: "f", alg: "HS256", material: .secretFile(path), path: "tokens.keys[0]")]),
+            settings: tokenSettings(keys: [
+                KeySource(kid: "f", alg: "HS256", material: .secretFile(path), path: "tokens.keys[0]")
+            ]),
             environment: [:])
         let expected = try JWSKey.hmac(secret: bytes(secret32), algorithm: .hs256, kid: "f")
         let token = try keys.keySet.sign(payload: bytes(#"{"sub":"x"}"#))
         let check = try JWSKeySet(verificationKeys: [expected])
         #expect((try? check.verify(token: token, allowedAlgorithms: [.hs256])) != nil)
 
-        let missing = failure(tokenSettings(keys: [KeySource(kid: "f", alg: "HS256", material: .secretFile(dir.path + "/nope"), path: "tokens.keys[0]")]))
+        let missing = failure(
+            tokenSettings(keys: [
+                KeySource(kid: "f", alg: "HS256", material: .secretFile(dir.path + "/nope"), path: "tokens.keys[0]")
+            ]))
         #expect(has(missing, "tokens.keys[0]", "cannot read key file"))
     }
 
@@ -263,7 +280,9 @@ struct TokenKeysTests {
         let generated = try JWSKey.generate(algorithm: .es256, kid: "ec-1")
         let path = try dir.write("ec.pem", try generated.privateKeyPEM())
         let keys = try TokenKeys(
-            settings: tokenSettings(keys: [KeySource(kid: "ec-1", alg: "ES256", material: .privateKeyFile(path), path: "tokens.keys[0]")]),
+            settings: tokenSettings(keys: [
+                KeySource(kid: "ec-1", alg: "ES256", material: .privateKeyFile(path), path: "tokens.keys[0]")
+            ]),
             environment: [:])
         #expect(keys.canSign)
         #expect(keys.keySet.signingKey?.kid == "ec-1")
@@ -277,9 +296,15 @@ struct TokenKeysTests {
         #expect(try keys.verifier.verify(token: bytes(token), now: Double(now) / 1000).claims.sub == "alice")
 
         let garbage = try dir.write("bad.pem", "-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n")
-        let bad = failure(tokenSettings(keys: [KeySource(kid: "x", alg: "ES256", material: .privateKeyFile(garbage), path: "tokens.keys[0]")]))
+        let bad = failure(
+            tokenSettings(keys: [
+                KeySource(kid: "x", alg: "ES256", material: .privateKeyFile(garbage), path: "tokens.keys[0]")
+            ]))
         #expect(has(bad, "tokens.keys[0]"))
-        let wrongAlg = failure(tokenSettings(keys: [KeySource(kid: "x", alg: "RS256", material: .privateKeyFile(path), path: "tokens.keys[0]")]))
+        let wrongAlg = failure(
+            tokenSettings(keys: [
+                KeySource(kid: "x", alg: "RS256", material: .privateKeyFile(path), path: "tokens.keys[0]")
+            ]))
         #expect(has(wrongAlg, "tokens.keys[0]"))
     }
 }

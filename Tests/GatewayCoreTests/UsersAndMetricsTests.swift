@@ -27,7 +27,9 @@ struct UsersFileAuthenticatorTests {
         defer { dir.remove() }
         let alice = try PasswordHash.hash(password: "correct horse", scheme: cheap)
         let bob = try PasswordHash.hash(password: "bob's password", scheme: cheap)
-        let path = try dir.write("users.json", #"""
+        let path = try dir.write(
+            "users.json",
+            #"""
             {"users":[
               {"username":"alice","password_hash":"\#(alice)","scope":"read write","roles":["admin",7],
                "claims":{"email":"a@example.com","iss":"https://evil"}},
@@ -53,16 +55,20 @@ struct UsersFileAuthenticatorTests {
         #expect(b.subject == "user-42")
         #expect(b.scope == nil)
 
-        if case .rejected = auth.authenticate(username: "alice", password: bytes("correct horse ")) {} else {
+        if case .rejected = auth.authenticate(username: "alice", password: bytes("correct horse ")) {
+        } else {
             Issue.record("wrong password accepted")
         }
-        if case .rejected = auth.authenticate(username: "alice", password: bytes("bob's password")) {} else {
+        if case .rejected = auth.authenticate(username: "alice", password: bytes("bob's password")) {
+        } else {
             Issue.record("another user's password accepted")
         }
-        if case .rejected = auth.authenticate(username: "carol", password: bytes("correct horse")) {} else {
+        if case .rejected = auth.authenticate(username: "carol", password: bytes("correct horse")) {
+        } else {
             Issue.record("unknown user accepted")
         }
-        if case .rejected = auth.authenticate(username: "Alice", password: bytes("correct horse")) {} else {
+        if case .rejected = auth.authenticate(username: "Alice", password: bytes("correct horse")) {
+        } else {
             Issue.record("usernames are case-sensitive")
         }
     }
@@ -75,7 +81,8 @@ struct UsersFileAuthenticatorTests {
         #expect(try issues(#"{"users":[{"username":"a"}]}"#).first?.message.contains("password_hash") == true)
         #expect(try issues(#"{"users":[{"username":"","password_hash":"\#(hash)"}]}"#).count == 1)
         #expect(try issues(#"{"users":[{"username":"a","password_hash":"plaintext"}]}"#).count == 1)
-        let dup = try issues(#"{"users":[{"username":"a","password_hash":"\#(hash)"},{"username":"a","password_hash":"\#(hash)"}]}"#)
+        let dup = try issues(
+            #"{"users":[{"username":"a","password_hash":"\#(hash)"},{"username":"a","password_hash":"\#(hash)"}]}"#)
         #expect(dup.first?.message.contains("duplicate") == true)
         #expect(dup.first?.path.hasSuffix("users[1]") == true)
         do {
@@ -124,23 +131,24 @@ struct MetricsTests {
         }
         let l = lines(m)
         let buckets = l.filter { $0.hasPrefix("gateway_upstream_response_seconds_bucket") }
-        #expect(buckets == [
-            #"gateway_upstream_response_seconds_bucket{le="0.001"} 2"#,
-            #"gateway_upstream_response_seconds_bucket{le="0.0025"} 2"#,
-            #"gateway_upstream_response_seconds_bucket{le="0.005"} 4"#,
-            #"gateway_upstream_response_seconds_bucket{le="0.01"} 4"#,
-            #"gateway_upstream_response_seconds_bucket{le="0.025"} 4"#,
-            #"gateway_upstream_response_seconds_bucket{le="0.05"} 5"#,
-            #"gateway_upstream_response_seconds_bucket{le="0.1"} 5"#,
-            #"gateway_upstream_response_seconds_bucket{le="0.25"} 5"#,
-            #"gateway_upstream_response_seconds_bucket{le="0.5"} 5"#,
-            #"gateway_upstream_response_seconds_bucket{le="1.0"} 5"#,
-            #"gateway_upstream_response_seconds_bucket{le="2.5"} 5"#,
-            #"gateway_upstream_response_seconds_bucket{le="5.0"} 5"#,
-            #"gateway_upstream_response_seconds_bucket{le="10.0"} 5"#,
-            #"gateway_upstream_response_seconds_bucket{le="30.0"} 5"#,
-            #"gateway_upstream_response_seconds_bucket{le="+Inf"} 6"#,
-        ])
+        #expect(
+            buckets == [
+                #"gateway_upstream_response_seconds_bucket{le="0.001"} 2"#,
+                #"gateway_upstream_response_seconds_bucket{le="0.0025"} 2"#,
+                #"gateway_upstream_response_seconds_bucket{le="0.005"} 4"#,
+                #"gateway_upstream_response_seconds_bucket{le="0.01"} 4"#,
+                #"gateway_upstream_response_seconds_bucket{le="0.025"} 4"#,
+                #"gateway_upstream_response_seconds_bucket{le="0.05"} 5"#,
+                #"gateway_upstream_response_seconds_bucket{le="0.1"} 5"#,
+                #"gateway_upstream_response_seconds_bucket{le="0.25"} 5"#,
+                #"gateway_upstream_response_seconds_bucket{le="0.5"} 5"#,
+                #"gateway_upstream_response_seconds_bucket{le="1.0"} 5"#,
+                #"gateway_upstream_response_seconds_bucket{le="2.5"} 5"#,
+                #"gateway_upstream_response_seconds_bucket{le="5.0"} 5"#,
+                #"gateway_upstream_response_seconds_bucket{le="10.0"} 5"#,
+                #"gateway_upstream_response_seconds_bucket{le="30.0"} 5"#,
+                #"gateway_upstream_response_seconds_bucket{le="+Inf"} 6"#,
+            ])
         #expect(l.contains("gateway_upstream_response_seconds_count 6"))
         #expect(l.contains("gateway_upstream_response_seconds_sum 40.049"))
         #expect(l.contains("# TYPE gateway_upstream_response_seconds histogram"))
@@ -150,10 +158,11 @@ struct MetricsTests {
     func gauges() {
         let m = Metrics(tokens: TokenCounters())
         let l = lines(m, gauges: [("gateway_open_connections", "Open client connections.", 7)])
-        #expect(l.suffix(3) == [
-            "# HELP gateway_open_connections Open client connections.", "# TYPE gateway_open_connections gauge",
-            "gateway_open_connections 7",
-        ])
+        #expect(
+            l.suffix(3) == [
+                "# HELP gateway_open_connections Open client connections.", "# TYPE gateway_open_connections gauge",
+                "gateway_open_connections 7",
+            ])
         // No requests yet: an empty histogram still renders.
         #expect(l.contains(#"gateway_upstream_response_seconds_bucket{le="+Inf"} 0"#))
     }

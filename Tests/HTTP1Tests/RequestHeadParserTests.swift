@@ -60,58 +60,78 @@ struct RequestHeadParserTests {
     }
 
     // SPEC §7: every framing case the gateway must refuse, with the status it answers.
-    @Test(arguments: [
-        ("both CL and TE", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
-         HTTPParseError.contentLengthWithTransferEncoding),
-        ("TE then CL", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
-         .contentLengthWithTransferEncoding),
-        ("differing lengths", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
-         .conflictingContentLength),
-        ("differing list", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 4\r\n\r\n", .conflictingContentLength),
-        ("negative length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", .invalidContentLength),
-        ("signed length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\n", .invalidContentLength),
-        ("hex length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x10\r\n\r\n", .invalidContentLength),
-        ("empty length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: \r\n\r\n", .invalidContentLength),
-        ("huge length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n",
-         .invalidContentLength),
-        ("obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n  continued\r\n\r\n", .obsoleteLineFolding),
-        ("space before first header", "GET / HTTP/1.1\r\n Host: a\r\n\r\n", .obsoleteLineFolding),
-        ("bare CR in value", "GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r2\r\n\r\n", .bareCarriageReturn),
-        ("bare CR in request line", "GET /\r HTTP/1.1\r\nHost: a\r\n\r\n", .bareCarriageReturn),
-        ("bare LF", "GET / HTTP/1.1\nHost: a\r\n\r\n", .bareLineFeed),
-        ("bare LF header", "GET / HTTP/1.1\r\nHost: a\nX: y\r\n\r\n", .bareLineFeed),
-        ("space before colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", .whitespaceBeforeColon),
-        ("invalid name", "GET / HTTP/1.1\r\nHost: a\r\nX(A): 1\r\n\r\n", .invalidHeaderName),
-        ("empty name", "GET / HTTP/1.1\r\nHost: a\r\n: 1\r\n\r\n", .invalidHeaderName),
-        ("no colon", "GET / HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n", .invalidHeaderName),
-        ("NUL in value", "GET / HTTP/1.1\r\nHost: a\r\nX-A: a\u{0}b\r\n\r\n", .invalidHeaderValue),
-        ("DEL in value", "GET / HTTP/1.1\r\nHost: a\r\nX-A: a\u{7F}b\r\n\r\n", .invalidHeaderValue),
-        ("unknown coding", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n", .unsupportedTransferCoding),
-        ("chunked not last", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
-         .invalidTransferEncoding),
-        ("chunked twice", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
-         .invalidTransferEncoding),
-        ("TE in 1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", .transferEncodingInHTTP10),
-        ("identity coding", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n",
-         .unsupportedTransferCoding),
-        ("missing host", "GET / HTTP/1.1\r\n\r\n", .missingHost),
-        ("two hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", .duplicateHost),
-        ("bad host", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", .invalidHost),
-        ("host with path", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", .invalidHost),
-        ("empty host", "GET / HTTP/1.1\r\nHost: \r\n\r\n", .invalidHost),
-        ("bad port", "GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n", .invalidHost),
-        ("HTTP/2", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", .unsupportedVersion),
-        ("HTTP/0.9 style", "GET /\r\n\r\n", .invalidRequestLine),
-        ("lowercase version", "GET / http/1.1\r\nHost: a\r\n\r\n", .invalidRequestLine),
-        ("double space", "GET  / HTTP/1.1\r\nHost: a\r\n\r\n", .invalidRequestLine),
-        ("tab separator", "GET\t/ HTTP/1.1\r\nHost: a\r\n\r\n", .invalidMethod),
-        ("invalid method", "G(T / HTTP/1.1\r\nHost: a\r\n\r\n", .invalidMethod),
-        ("control in target", "GET /a\u{1}b HTTP/1.1\r\nHost: a\r\n\r\n", .invalidTarget),
-        ("non-ASCII target", "GET /é HTTP/1.1\r\nHost: a\r\n\r\n", .invalidTarget),
-        ("asterisk form", "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", .invalidTarget),
-        ("authority form", "CONNECT a:443 HTTP/1.1\r\nHost: a\r\n\r\n", .invalidTarget),
-        ("ftp absolute", "GET ftp://a/ HTTP/1.1\r\nHost: a\r\n\r\n", .invalidTarget),
-    ] as [(String, String, HTTPParseError)])
+    @Test(
+        arguments: [
+            (
+                "both CL and TE",
+                "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n",
+                HTTPParseError.contentLengthWithTransferEncoding
+            ),
+            (
+                "TE then CL", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n",
+                .contentLengthWithTransferEncoding
+            ),
+            (
+                "differing lengths", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\n",
+                .conflictingContentLength
+            ),
+            ("differing list", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 3, 4\r\n\r\n", .conflictingContentLength),
+            ("negative length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n", .invalidContentLength),
+            ("signed length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\n", .invalidContentLength),
+            ("hex length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0x10\r\n\r\n", .invalidContentLength),
+            ("empty length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: \r\n\r\n", .invalidContentLength),
+            (
+                "huge length", "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 99999999999999999999\r\n\r\n",
+                .invalidContentLength
+            ),
+            ("obs-fold", "GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r\n  continued\r\n\r\n", .obsoleteLineFolding),
+            ("space before first header", "GET / HTTP/1.1\r\n Host: a\r\n\r\n", .obsoleteLineFolding),
+            ("bare CR in value", "GET / HTTP/1.1\r\nHost: a\r\nX-A: 1\r2\r\n\r\n", .bareCarriageReturn),
+            ("bare CR in request line", "GET /\r HTTP/1.1\r\nHost: a\r\n\r\n", .bareCarriageReturn),
+            ("bare LF", "GET / HTTP/1.1\nHost: a\r\n\r\n", .bareLineFeed),
+            ("bare LF header", "GET / HTTP/1.1\r\nHost: a\nX: y\r\n\r\n", .bareLineFeed),
+            ("space before colon", "GET / HTTP/1.1\r\nHost : a\r\n\r\n", .whitespaceBeforeColon),
+            ("invalid name", "GET / HTTP/1.1\r\nHost: a\r\nX(A): 1\r\n\r\n", .invalidHeaderName),
+            ("empty name", "GET / HTTP/1.1\r\nHost: a\r\n: 1\r\n\r\n", .invalidHeaderName),
+            ("no colon", "GET / HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n", .invalidHeaderName),
+            ("NUL in value", "GET / HTTP/1.1\r\nHost: a\r\nX-A: a\u{0}b\r\n\r\n", .invalidHeaderValue),
+            ("DEL in value", "GET / HTTP/1.1\r\nHost: a\r\nX-A: a\u{7F}b\r\n\r\n", .invalidHeaderValue),
+            (
+                "unknown coding", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip\r\n\r\n",
+                .unsupportedTransferCoding
+            ),
+            (
+                "chunked not last", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n",
+                .invalidTransferEncoding
+            ),
+            (
+                "chunked twice",
+                "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+                .invalidTransferEncoding
+            ),
+            ("TE in 1.0", "POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n", .transferEncodingInHTTP10),
+            (
+                "identity coding", "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n",
+                .unsupportedTransferCoding
+            ),
+            ("missing host", "GET / HTTP/1.1\r\n\r\n", .missingHost),
+            ("two hosts", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", .duplicateHost),
+            ("bad host", "GET / HTTP/1.1\r\nHost: a b\r\n\r\n", .invalidHost),
+            ("host with path", "GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", .invalidHost),
+            ("empty host", "GET / HTTP/1.1\r\nHost: \r\n\r\n", .invalidHost),
+            ("bad port", "GET / HTTP/1.1\r\nHost: a:8x\r\n\r\n", .invalidHost),
+            ("HTTP/2", "GET / HTTP/2.0\r\nHost: a\r\n\r\n", .unsupportedVersion),
+            ("HTTP/0.9 style", "GET /\r\n\r\n", .invalidRequestLine),
+            ("lowercase version", "GET / http/1.1\r\nHost: a\r\n\r\n", .invalidRequestLine),
+            ("double space", "GET  / HTTP/1.1\r\nHost: a\r\n\r\n", .invalidRequestLine),
+            ("tab separator", "GET\t/ HTTP/1.1\r\nHost: a\r\n\r\n", .invalidMethod),
+            ("invalid method", "G(T / HTTP/1.1\r\nHost: a\r\n\r\n", .invalidMethod),
+            ("control in target", "GET /a\u{1}b HTTP/1.1\r\nHost: a\r\n\r\n", .invalidTarget),
+            ("non-ASCII target", "GET /é HTTP/1.1\r\nHost: a\r\n\r\n", .invalidTarget),
+            ("asterisk form", "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", .invalidTarget),
+            ("authority form", "CONNECT a:443 HTTP/1.1\r\nHost: a\r\n\r\n", .invalidTarget),
+            ("ftp absolute", "GET ftp://a/ HTTP/1.1\r\nHost: a\r\n\r\n", .invalidTarget),
+        ] as [(String, String, HTTPParseError)])
     func refused(_ name: String, _ text: String, _ expected: HTTPParseError) {
         #expect(parseError(text) == expected, "\(name)")
     }
@@ -174,7 +194,8 @@ struct RequestHeadParserTests {
 
     @Test func knownHeadersAreClassified() throws {
         let h = try parseRequest(
-            "GET / HTTP/1.1\r\nHOST: a\r\nAuthorization: Bearer x\r\nx-forwarded-for: 1.2.3.4\r\nTE: trailers\r\nKeep-Alive: 5\r\n\r\n")
+            "GET / HTTP/1.1\r\nHOST: a\r\nAuthorization: Bearer x\r\nx-forwarded-for: 1.2.3.4\r\nTE: trailers\r\nKeep-Alive: 5\r\n\r\n"
+        )
         #expect(h.fields.map(\.known) == [.host, .authorization, .xForwardedFor, .te, .keepAlive])
         #expect(KnownHeader.te.isHopByHop && KnownHeader.keepAlive.isHopByHop && !KnownHeader.authorization.isHopByHop)
     }

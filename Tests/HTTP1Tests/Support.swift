@@ -8,8 +8,9 @@ func parseRequest(_ text: String, limits: HTTPLimits = HTTPLimits()) throws(HTTP
     let failure: HTTPParseError? = bytes.withUnsafeBytes { b in
         do throws(HTTPParseError) {
             guard let end = try scanner.scan(b, limits: limits) else { return .invalidRequestLine }
-            try RequestHeadParser.parse(UnsafeRawBufferPointer(rebasing: b[..<end]), skip: scanner.skipped,
-                                        limits: limits, into: &head)
+            try RequestHeadParser.parse(
+                UnsafeRawBufferPointer(rebasing: b[..<end]), skip: scanner.skipped,
+                limits: limits, into: &head)
             return nil
         } catch {
             return error

@@ -6,7 +6,9 @@ import Testing
 struct Base64URLTests {
     @Test("RFC 4648 §10 vectors, unpadded")
     func vectors() throws {
-        let cases = ["": "", "f": "Zg", "fo": "Zm8", "foo": "Zm9v", "foob": "Zm9vYg", "fooba": "Zm9vYmE", "foobar": "Zm9vYmFy"]
+        let cases = [
+            "": "", "f": "Zg", "fo": "Zm8", "foo": "Zm9v", "foob": "Zm9vYg", "fooba": "Zm9vYmE", "foobar": "Zm9vYmFy",
+        ]
         for (plain, encoded) in cases {
             #expect(Base64URL.encodeToString(Array(plain.utf8)) == encoded)
             #expect(try Base64URL.decode(encoded) == Array(plain.utf8))
@@ -40,7 +42,9 @@ struct Base64URLTests {
         #expect(accepted == 16)
     }
 
-    @Test("refuses anything outside the url-safe alphabet", arguments: ["QQ==", "Q Q", "QQ\n", "+/8", "QQ=", "Q\u{0}", "é"])
+    @Test(
+        "refuses anything outside the url-safe alphabet",
+        arguments: ["QQ==", "Q Q", "QQ\n", "+/8", "QQ=", "Q\u{0}", "é"])
     func alphabet(text: String) {
         expectError(code: "malformed") { () throws(JOSEError) in try Base64URL.decode(text) }
     }

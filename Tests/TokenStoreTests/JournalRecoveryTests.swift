@@ -4,7 +4,7 @@ import Testing
 @testable import TokenStore
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 @Suite("Journal recovery")

@@ -7,16 +7,19 @@ extension GatewayRuntime {
     /// Builds a runtime generation: keys, authenticator and the gateway's own auth paths.
     /// Everything is read before anything is swapped in, so a bad key or users file leaves
     /// the running generation untouched. `services` is nil for `gateway check`.
-    static func build(config: GatewayConfig, environment: [String: String],
-                      context: ServerContext?) throws(ConfigError) -> GatewayRuntime {
+    static func build(
+        config: GatewayConfig, environment: [String: String],
+        context: ServerContext?
+    ) throws(ConfigError) -> GatewayRuntime {
         let services = context?.services
         var admin: GatewayRuntime?
         if let context, config.adminListen != nil {
             var adminConfig = config
             adminConfig.routes = []
             adminConfig.cors = nil
-            admin = GatewayRuntime(config: adminConfig, auth: nil,
-                                   localRoutes: AdminEndpoints.handlers(context: context, hasTokens: config.tokens != nil))
+            admin = GatewayRuntime(
+                config: adminConfig, auth: nil,
+                localRoutes: AdminEndpoints.handlers(context: context, hasTokens: config.tokens != nil))
         }
         guard let tokens = config.tokens else { return GatewayRuntime(config: config, auth: nil, admin: admin) }
         var issues: [ConfigError.Issue] = []
@@ -40,7 +43,8 @@ extension GatewayRuntime {
             break
         }
         if let keys, !keys.canSign, authenticator != nil {
-            issues.append(.init(path: "tokens.keys", message: "login needs a key that can sign (a private key or a secret)"))
+            issues.append(
+                .init(path: "tokens.keys", message: "login needs a key that can sign (a private key or a secret)"))
         }
         guard issues.isEmpty, let keys else { throw ConfigError(issues: issues) }
         let auth = AuthRuntime(realm: config.auth.realm, keys: keys)
@@ -50,7 +54,9 @@ extension GatewayRuntime {
         if let services, keys.canSign {
             let endpoints = AuthEndpoints(
                 flows: AuthFlows(services: services, keys: keys, auth: a, authenticator: authenticator))
-            if authenticator != nil, let p = a.loginPath { local.append((Array(p.utf8), LoginHandler(endpoints: endpoints))) }
+            if authenticator != nil, let p = a.loginPath {
+                local.append((Array(p.utf8), LoginHandler(endpoints: endpoints)))
+            }
             if let p = a.refreshPath { local.append((Array(p.utf8), RefreshHandler(endpoints: endpoints))) }
             if let p = a.tokenPath { local.append((Array(p.utf8), TokenEndpointHandler(endpoints: endpoints))) }
             if let p = a.logoutPath { local.append((Array(p.utf8), LogoutHandler(endpoints: endpoints))) }
@@ -62,7 +68,9 @@ extension GatewayRuntime {
 extension TokenServices {
     /// Opens the configured store and loads the revocations in force into `hub`, before
     /// any listener accepts (SPEC §5: a revoked session stays revoked across restarts).
-    static func open(config: GatewayConfig, environment: [String: String], logger: Logger) throws(ConfigError) -> TokenServices {
+    static func open(config: GatewayConfig, environment: [String: String], logger: Logger) throws(ConfigError)
+        -> TokenServices
+    {
         let storeLogger: StoreLogger = { level, message in
             switch level {
             case .debug: logger.debug("store: \(message)")
@@ -79,15 +87,17 @@ extension TokenServices {
             throttle = MemoryLoginThrottle()
         case .embedded(let path, let fsync, let compactBytes):
             do {
-                store = try JournalTokenStore(options: JournalOptions(
-                    path: path, fsync: fsync, compactionThreshold: compactBytes, logger: storeLogger))
+                store = try JournalTokenStore(
+                    options: JournalOptions(
+                        path: path, fsync: fsync, compactionThreshold: compactBytes, logger: storeLogger))
             } catch {
                 throw ConfigError("store.path", "cannot open the embedded store: \(error)")
             }
             throttle = MemoryLoginThrottle()
         case .redis(let url, let passwordEnv, let keyPrefix):
-            let opened = try RedisBackend.open(url: url, password: passwordEnv.flatMap { environment[$0] },
-                                               keyPrefix: keyPrefix, logger: storeLogger)
+            let opened = try RedisBackend.open(
+                url: url, password: passwordEnv.flatMap { environment[$0] },
+                keyPrefix: keyPrefix, logger: storeLogger)
             store = opened.store
             throttle = opened.throttle
         }
@@ -106,8 +116,9 @@ extension TokenServices {
             logger.warning("revocations not loaded yet: the store did not answer")
         }
         let threads = max(1, min(4, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
-        return TokenServices(store: store, throttle: throttle, hub: hub,
-                             pool: BlockingPool(threads: threads, maxQueued: 256), logger: logger)
+        return TokenServices(
+            store: store, throttle: throttle, hub: hub,
+            pool: BlockingPool(threads: threads, maxQueued: 256), logger: logger)
     }
 }
 

@@ -23,7 +23,8 @@ enum IdentityHeaders {
         if !roles.isEmpty {
             // Each role alone: an empty role, or one padded with spaces, would read as another
             // role to an upstream that trims around commas.
-            for r in roles where r.isEmpty || r.utf8.contains(UInt8(ascii: ",")) || r.utf8.first == 0x20 || r.utf8.last == 0x20 {
+            for r in roles
+            where r.isEmpty || r.utf8.contains(UInt8(ascii: ",")) || r.utf8.first == 0x20 || r.utf8.last == 0x20 {
                 throw Unforwardable(claim: "roles")
             }
             try line(names.roles, roles.joined(separator: ","), claim: "roles", into: &out)
@@ -34,7 +35,9 @@ enum IdentityHeaders {
         }
     }
 
-    private static func line(_ name: String, _ value: String, claim: String, into out: inout [UInt8]) throws(Unforwardable) {
+    private static func line(_ name: String, _ value: String, claim: String, into out: inout [UInt8])
+        throws(Unforwardable)
+    {
         // Visible ASCII and inner spaces only: no CR, LF, NUL, DEL or other controls, no
         // obs-text, and no leading or trailing whitespace that a parser would trim.
         let v = value.utf8

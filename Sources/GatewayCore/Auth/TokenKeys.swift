@@ -31,7 +31,10 @@ struct TokenKeys: Sendable {
             if signing == nil && issues.isEmpty {  // else the key that failed to load says why
                 issues.append(.init(path: "tokens.signing_key", message: "no key has kid \(JSONWriter.quoted(kid))"))
             } else if signing?.canSign == false {
-                issues.append(.init(path: "tokens.signing_key", message: "key \(JSONWriter.quoted(kid)) is a public key and cannot sign"))
+                issues.append(
+                    .init(
+                        path: "tokens.signing_key",
+                        message: "key \(JSONWriter.quoted(kid)) is a public key and cannot sign"))
             }
         } else {
             signing = keys.first { $0.canSign }
@@ -45,7 +48,10 @@ struct TokenKeys: Sendable {
             }
         }
         if let signing, !allowed.contains(signing.algorithm) {
-            issues.append(.init(path: "tokens.algorithms", message: "does not include \(signing.algorithm.name), the signing key's algorithm"))
+            issues.append(
+                .init(
+                    path: "tokens.algorithms",
+                    message: "does not include \(signing.algorithm.name), the signing key's algorithm"))
         }
         guard issues.isEmpty else { throw ConfigError(issues: issues) }
         let set: JWSKeySet

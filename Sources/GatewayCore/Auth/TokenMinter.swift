@@ -11,8 +11,10 @@ struct LoginIdentity: Sendable {
     var extra: [(String, JSONValue)]
 
     /// Claims the gateway sets itself; an authenticator cannot supply them.
-    static let reservedClaims: Set<String> = ["iss", "sub", "aud", "exp", "iat", "nbf", "jti", "sid", "scope", "roles",
-                                              "typ", "cnf", "client_id"]
+    static let reservedClaims: Set<String> = [
+        "iss", "sub", "aud", "exp", "iat", "nbf", "jti", "sid", "scope", "roles",
+        "typ", "cnf", "client_id",
+    ]
 
     /// The claims blob the store keeps for the family: `{"scope":..,"roles":[..],...}`.
     var familyClaims: [UInt8] {
@@ -35,7 +37,8 @@ struct LoginIdentity: Sendable {
         for (name, value) in members {
             switch (name, value) {
             case ("scope", .string(let s)): scope = s
-            case ("roles", .array(let items)): roles = items.compactMap { if case .string(let s) = $0 { s } else { nil } }
+            case ("roles", .array(let items)):
+                roles = items.compactMap { if case .string(let s) = $0 { s } else { nil } }
             default: if !Self.reservedClaims.contains(name) { extra.append((name, value)) }
             }
         }

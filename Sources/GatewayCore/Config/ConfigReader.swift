@@ -88,7 +88,10 @@ struct ConfigReader {
             return value
         }
         guard let ms, range.contains(ms) else {
-            issues.add(child(key), "must be a duration like \"30s\" between \(ConfigReader.format(range.lowerBound)) and \(ConfigReader.format(range.upperBound))")
+            issues.add(
+                child(key),
+                "must be a duration like \"30s\" between \(ConfigReader.format(range.lowerBound)) and \(ConfigReader.format(range.upperBound))"
+            )
             return value
         }
         return ms

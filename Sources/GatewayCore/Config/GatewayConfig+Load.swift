@@ -34,15 +34,17 @@ extension GatewayConfig {
         let listenText = environment["GATEWAY_LISTEN"] ?? fileListen ?? "127.0.0.1:8080"
         let listen = SocketAddress(parsing: listenText)
         if listen == nil {
-            issues.add(environment["GATEWAY_LISTEN"] != nil ? "GATEWAY_LISTEN" : "listen",
-                       "must be host:port with a numeric IPv4 or [IPv6] address, e.g. 127.0.0.1:8080")
+            issues.add(
+                environment["GATEWAY_LISTEN"] != nil ? "GATEWAY_LISTEN" : "listen",
+                "must be host:port with a numeric IPv4 or [IPv6] address, e.g. 127.0.0.1:8080")
         }
         var adminListen: SocketAddress?
         if let adminText = environment["GATEWAY_ADMIN_LISTEN"] ?? fileAdminListen {
             adminListen = SocketAddress(parsing: adminText)
             if adminListen == nil {
-                issues.add(environment["GATEWAY_ADMIN_LISTEN"] != nil ? "GATEWAY_ADMIN_LISTEN" : "admin_listen",
-                           "must be host:port with a numeric IPv4 or [IPv6] address, e.g. 127.0.0.1:9090")
+                issues.add(
+                    environment["GATEWAY_ADMIN_LISTEN"] != nil ? "GATEWAY_ADMIN_LISTEN" : "admin_listen",
+                    "must be host:port with a numeric IPv4 or [IPv6] address, e.g. 127.0.0.1:9090")
             }
         }
         let workers = r.int("workers", default: 0, range: 0...256)
@@ -69,14 +71,19 @@ extension GatewayConfig {
         let identityNames = Set(identity.allNames.map { $0.lowercased() })
         for (i, route) in routes.enumerated() {
             if !names.insert(route.name).inserted && route.name != route.path {
-                issues.add("routes[\(i)].name", "\(JSONWriter.quoted(route.name)) is used by another route (names label metrics and logs)")
+                issues.add(
+                    "routes[\(i)].name",
+                    "\(JSONWriter.quoted(route.name)) is used by another route (names label metrics and logs)")
             }
             for (name, _) in route.setRequestHeaders where identityNames.contains(name.lowercased()) {
-                issues.add("routes[\(i)].request_headers.set", "\(name) is an identity header: only the gateway sets it")
+                issues.add(
+                    "routes[\(i)].request_headers.set", "\(name) is an identity header: only the gateway sets it")
             }
         }
         let own = [auth.loginPath, auth.refreshPath, auth.logoutPath, auth.tokenPath, auth.jwksPath].compactMap { $0 }
-        if Set(own).count != own.count { issues.add("auth", "login, refresh, logout, token and JWKS paths must differ") }
+        if Set(own).count != own.count {
+            issues.add("auth", "login, refresh, logout, token and JWKS paths must differ")
+        }
         for p in own where !isNormalisedPath(p) {
             issues.add("auth", "path \(JSONWriter.quoted(p)) must be a normalised absolute path")
         }
@@ -91,19 +98,26 @@ extension GatewayConfig {
         var l = Limits()
         guard var r = root.object("limits") else { return l }
         l.maxConnections = r.int("max_connections", default: l.maxConnections, range: 1...1_000_000)
-        l.maxConnectionsPerClient = r.int("max_connections_per_client", default: l.maxConnectionsPerClient, range: 1...1_000_000)
+        l.maxConnectionsPerClient = r.int(
+            "max_connections_per_client", default: l.maxConnectionsPerClient, range: 1...1_000_000)
         l.maxRequestLine = r.int("max_request_line", default: l.maxRequestLine, range: 256...65536)
         l.maxHeaderBytes = r.int("max_header_bytes", default: l.maxHeaderBytes, range: 1024...262_144)
         l.maxHeaderCount = r.int("max_header_count", default: l.maxHeaderCount, range: 8...1000)
         l.maxBodyBytes = Int64(r.int("max_body_bytes", default: Int(l.maxBodyBytes), range: 0...(1 << 40)))
-        l.maxRequestsPerConnection = r.int("max_requests_per_connection", default: l.maxRequestsPerConnection, range: 1...Int(Int32.max))
-        l.clientHeaderTimeout = r.duration("client_header_timeout", default: l.clientHeaderTimeout, range: 100...3_600_000)
+        l.maxRequestsPerConnection = r.int(
+            "max_requests_per_connection", default: l.maxRequestsPerConnection, range: 1...Int(Int32.max))
+        l.clientHeaderTimeout = r.duration(
+            "client_header_timeout", default: l.clientHeaderTimeout, range: 100...3_600_000)
         l.clientBodyTimeout = r.duration("client_body_timeout", default: l.clientBodyTimeout, range: 100...3_600_000)
         l.idleTimeout = r.duration("idle_timeout", default: l.idleTimeout, range: 100...86_400_000)
-        l.upstreamConnectTimeout = r.duration("upstream_connect_timeout", default: l.upstreamConnectTimeout, range: 10...600_000)
-        l.upstreamResponseTimeout = r.duration("upstream_response_timeout", default: l.upstreamResponseTimeout, range: 10...86_400_000)
-        l.upstreamIdleConnections = r.int("upstream_idle_connections", default: l.upstreamIdleConnections, range: 0...10_000)
-        l.upstreamIdleTimeout = r.duration("upstream_idle_timeout", default: l.upstreamIdleTimeout, range: 100...3_600_000)
+        l.upstreamConnectTimeout = r.duration(
+            "upstream_connect_timeout", default: l.upstreamConnectTimeout, range: 10...600_000)
+        l.upstreamResponseTimeout = r.duration(
+            "upstream_response_timeout", default: l.upstreamResponseTimeout, range: 10...86_400_000)
+        l.upstreamIdleConnections = r.int(
+            "upstream_idle_connections", default: l.upstreamIdleConnections, range: 0...10_000)
+        l.upstreamIdleTimeout = r.duration(
+            "upstream_idle_timeout", default: l.upstreamIdleTimeout, range: 100...3_600_000)
         l.shutdownGrace = r.duration("shutdown_grace", default: l.shutdownGrace, range: 0...3_600_000)
         r.finish()
         return l
@@ -130,7 +144,8 @@ extension GatewayConfig {
         }
         let lowered = h.allNames.map { $0.lowercased() }
         if Set(lowered).count != lowered.count { r.issues.add(r.path, "header names must all differ") }
-        for n in lowered where ["authorization", "host", "cookie", "content-length", "transfer-encoding", "connection"].contains(n) {
+        for n in lowered
+        where ["authorization", "host", "cookie", "content-length", "transfer-encoding", "connection"].contains(n) {
             r.issues.add(r.path, "\(n) cannot be an identity header")
         }
         r.finish()
@@ -159,7 +174,9 @@ extension GatewayConfig {
     }
 
     private static func readStore(_ root: inout ConfigReader, base: String) -> StoreSettings {
-        guard var r = root.object("store") else { return .embedded(path: FileIO.resolve("data", against: base), fsync: true, compactBytes: 64 << 20) }
+        guard var r = root.object("store") else {
+            return .embedded(path: FileIO.resolve("data", against: base), fsync: true, compactBytes: 64 << 20)
+        }
         defer { r.finish() }
         switch r.string("kind") ?? "embedded" {
         case "memory":
@@ -193,31 +210,50 @@ extension GatewayConfig {
             requireBoundAccessToken: r.bool("require_bound_access_token", default: false),
             algorithms: r.strings("algorithms") ?? [], signingKey: r.string("signing_key"), keys: [])
         if t.refreshTTL <= t.accessTTL { r.issues.add(r.child("refresh_ttl"), "must be longer than access_ttl") }
-        let known = ["HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
-                     "ES256", "ES384", "ES512", "EdDSA"]
+        let known = [
+            "HS256", "HS384", "HS512", "RS256", "RS384", "RS512", "PS256", "PS384", "PS512",
+            "ES256", "ES384", "ES512", "EdDSA",
+        ]
         for a in t.algorithms where !known.contains(a) {
-            r.issues.add(r.child("algorithms"), "\(JSONWriter.quoted(a)) is not a supported algorithm (\(known.joined(separator: ", ")))")
+            r.issues.add(
+                r.child("algorithms"),
+                "\(JSONWriter.quoted(a)) is not a supported algorithm (\(known.joined(separator: ", ")))")
         }
         if case .array(let items)? = r.raw("keys") {
             for (i, item) in items.enumerated() {
                 guard var k = ConfigReader(item, path: "\(r.child("keys"))[\(i)]", issues: r.issues) else { continue }
                 let kid = k.string("kid")
                 let alg = k.string("alg")
-                if let alg, !known.contains(alg) { k.issues.add(k.child("alg"), "\(JSONWriter.quoted(alg)) is not supported") }
+                if let alg, !known.contains(alg) {
+                    k.issues.add(k.child("alg"), "\(JSONWriter.quoted(alg)) is not supported")
+                }
                 var materials: [KeySource.Material] = []
-                if let p = k.string("private_key_file") { materials.append(.privateKeyFile(FileIO.resolve(p, against: base))) }
-                if let p = k.string("public_key_file") { materials.append(.publicKeyFile(FileIO.resolve(p, against: base))) }
+                if let p = k.string("private_key_file") {
+                    materials.append(.privateKeyFile(FileIO.resolve(p, against: base)))
+                }
+                if let p = k.string("public_key_file") {
+                    materials.append(.publicKeyFile(FileIO.resolve(p, against: base)))
+                }
                 if let p = k.string("jwk_file") { materials.append(.jwkFile(FileIO.resolve(p, against: base))) }
                 if let p = k.string("jwks_file") { materials.append(.jwksFile(FileIO.resolve(p, against: base))) }
                 if let p = k.string("secret_file") { materials.append(.secretFile(FileIO.resolve(p, against: base))) }
                 if let e = k.string("secret_env") { materials.append(.secretEnv(e)) }
                 if k.has("secret") || k.has("private_key") || k.has("d") {
-                    k.issues.add(k.path, "secrets and private keys are never taken from gateway.json: use secret_env, secret_file or private_key_file")
+                    k.issues.add(
+                        k.path,
+                        "secrets and private keys are never taken from gateway.json: use secret_env, secret_file or private_key_file"
+                    )
                 }
                 if materials.count != 1 {
-                    k.issues.add(k.path, "needs exactly one of private_key_file, public_key_file, jwk_file, jwks_file, secret_file, secret_env")
+                    k.issues.add(
+                        k.path,
+                        "needs exactly one of private_key_file, public_key_file, jwk_file, jwks_file, secret_file, secret_env"
+                    )
                 } else {
-                    if case .jwksFile = materials[0] {} else if kid == nil { k.issues.add(k.child("kid"), "is required") }
+                    if case .jwksFile = materials[0] {
+                    } else if kid == nil {
+                        k.issues.add(k.child("kid"), "is required")
+                    }
                     switch materials[0] {
                     case .secretFile, .secretEnv, .privateKeyFile, .publicKeyFile:
                         if alg == nil { k.issues.add(k.child("alg"), "is required") }
@@ -253,13 +289,16 @@ extension GatewayConfig {
         if var c = r.object("authenticator") {
             switch c.string("kind", required: true) {
             case "users_file":
-                if let p = c.string("path", required: true) { a.authenticator = .usersFile(path: FileIO.resolve(p, against: base)) }
+                if let p = c.string("path", required: true) {
+                    a.authenticator = .usersFile(path: FileIO.resolve(p, against: base))
+                }
             case "upstream":
                 if let u = c.string("url", required: true) {
                     switch parseUpstreamURL(u) {
                     case .success(let url):
-                        a.authenticator = .upstream(url: url, path: url.basePath.isEmpty ? "/" : url.basePath,
-                                                    timeout: c.duration("timeout", default: 5000, range: 10...60_000))
+                        a.authenticator = .upstream(
+                            url: url, path: url.basePath.isEmpty ? "/" : url.basePath,
+                            timeout: c.duration("timeout", default: 5000, range: 10...60_000))
                     case .failure(let p): c.issues.add(c.child("url"), p.message)
                     }
                 }
@@ -276,8 +315,10 @@ extension GatewayConfig {
             c.finish()
         }
         if var t = r.object("throttle") {
-            a.throttle.maxFailuresPerUser = t.int("max_failures_per_user", default: a.throttle.maxFailuresPerUser, range: 1...1_000_000)
-            a.throttle.maxFailuresPerAddress = t.int("max_failures_per_address", default: a.throttle.maxFailuresPerAddress, range: 1...1_000_000)
+            a.throttle.maxFailuresPerUser = t.int(
+                "max_failures_per_user", default: a.throttle.maxFailuresPerUser, range: 1...1_000_000)
+            a.throttle.maxFailuresPerAddress = t.int(
+                "max_failures_per_address", default: a.throttle.maxFailuresPerAddress, range: 1...1_000_000)
             a.throttle.window = t.duration("window", default: a.throttle.window, range: 1000...86_400_000)
             t.finish()
         }
@@ -289,7 +330,9 @@ extension GatewayConfig {
         var l = LogSettings()
         guard var r = root.object("log") else { return l }
         if let level = r.string("level") {
-            if let v = LogSettings.Level(rawValue: level) { l.level = v } else {
+            if let v = LogSettings.Level(rawValue: level) {
+                l.level = v
+            } else {
                 r.issues.add(r.child("level"), "must be debug, info, warning or error")
             }
         }
@@ -335,16 +378,28 @@ extension GatewayConfig {
             }
             let authText = r.string("auth") ?? "required"
             let auth = AuthMode(rawValue: authText)
-            if auth == nil { r.issues.add(r.child("auth"), "must be required, optional or none (got \(JSONWriter.quoted(authText)))") }
+            if auth == nil {
+                r.issues.add(r.child("auth"), "must be required, optional or none (got \(JSONWriter.quoted(authText)))")
+            }
             let scopes = r.strings("scopes") ?? []
             let roles = r.strings("roles") ?? []
             // scope-token (RFC 6749 §3.3): one scope per entry, and nothing that could break
             // the `scope="..."` of a challenge or the comma-separated roles header.
-            for sc in scopes where sc.isEmpty || !sc.utf8.allSatisfy({ $0 == 0x21 || (0x23...0x5B).contains($0) || (0x5D...0x7E).contains($0) }) {
-                r.issues.add(r.child("scopes"), "\(JSONWriter.quoted(sc)) is not one scope-token (RFC 6749 §3.3: no spaces, quotes or backslashes)")
+            for sc in scopes
+            where sc.isEmpty
+                || !sc.utf8.allSatisfy({ $0 == 0x21 || (0x23...0x5B).contains($0) || (0x5D...0x7E).contains($0) })
+            {
+                r.issues.add(
+                    r.child("scopes"),
+                    "\(JSONWriter.quoted(sc)) is not one scope-token (RFC 6749 §3.3: no spaces, quotes or backslashes)")
             }
-            for role in roles where role.isEmpty || !role.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != 0x2C && $0 != 0x22 && $0 != 0x5C }) {
-                r.issues.add(r.child("roles"), "\(JSONWriter.quoted(role)) must be visible ASCII without spaces, commas, quotes or backslashes")
+            for role in roles
+            where role.isEmpty
+                || !role.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F && $0 != 0x2C && $0 != 0x22 && $0 != 0x5C })
+            {
+                r.issues.add(
+                    r.child("roles"),
+                    "\(JSONWriter.quoted(role)) must be visible ASCII without spaces, commas, quotes or backslashes")
             }
             if auth == AuthMode.none && (!scopes.isEmpty || !roles.isEmpty) {
                 r.issues.add(r.child("auth"), "is none, so scopes and roles could never be checked")
@@ -394,7 +449,9 @@ extension GatewayConfig {
     /// Parses `http://host[:port][/base]`, resolving the host now (start-up or reload).
     static func parseUpstreamURL(_ text: String) -> Result<UpstreamURL, URLProblem> {
         guard text.hasPrefix("http://") else {
-            return .failure(URLProblem(message: "\(JSONWriter.quoted(text)) must be an http:// URL (TLS to upstreams is not supported)"))
+            return .failure(
+                URLProblem(
+                    message: "\(JSONWriter.quoted(text)) must be an http:// URL (TLS to upstreams is not supported)"))
         }
         var rest = text.dropFirst(7)
         var base = ""
@@ -403,16 +460,22 @@ extension GatewayConfig {
             rest = rest[..<slash]
             while base.hasSuffix("/") { base.removeLast() }
             if base.contains("?") || base.contains("#") || !isNormalisedPath(base.isEmpty ? "/" : base) {
-                return .failure(URLProblem(message: "\(JSONWriter.quoted(text)): the path must be plain, without query or dot segments"))
+                return .failure(
+                    URLProblem(
+                        message: "\(JSONWriter.quoted(text)): the path must be plain, without query or dot segments"))
             }
         }
         var host = String(rest)
         var port: UInt16 = 80
         if host.hasPrefix("[") {
-            guard let close = host.firstIndex(of: "]") else { return .failure(URLProblem(message: "\(JSONWriter.quoted(text)): bad IPv6 literal")) }
+            guard let close = host.firstIndex(of: "]") else {
+                return .failure(URLProblem(message: "\(JSONWriter.quoted(text)): bad IPv6 literal"))
+            }
             let after = host[host.index(after: close)...]
             if after.hasPrefix(":") {
-                guard let p = UInt16(after.dropFirst()), p > 0 else { return .failure(URLProblem(message: "\(JSONWriter.quoted(text)): bad port")) }
+                guard let p = UInt16(after.dropFirst()), p > 0 else {
+                    return .failure(URLProblem(message: "\(JSONWriter.quoted(text)): bad port"))
+                }
                 port = p
             } else if !after.isEmpty {
                 return .failure(URLProblem(message: "\(JSONWriter.quoted(text)): bad authority"))
@@ -425,7 +488,9 @@ extension GatewayConfig {
             port = p
             host = String(host[..<colon])
         }
-        guard !host.isEmpty, !host.contains("@") else { return .failure(URLProblem(message: "\(JSONWriter.quoted(text)): missing or invalid host")) }
+        guard !host.isEmpty, !host.contains("@") else {
+            return .failure(URLProblem(message: "\(JSONWriter.quoted(text)): missing or invalid host"))
+        }
         let addresses: [SocketAddress]
         do {
             addresses = try SocketAddress.resolve(host: host, port: port)
@@ -433,8 +498,10 @@ extension GatewayConfig {
             return .failure(URLProblem(message: "\(JSONWriter.quoted(text)): cannot resolve \(host)"))
         }
         let hostPart = host.contains(":") ? "[\(host)]" : host
-        return .success(UpstreamURL(host: host, port: port, basePath: base, address: addresses[0],
-                                    authority: port == 80 ? hostPart : "\(hostPart):\(port)"))
+        return .success(
+            UpstreamURL(
+                host: host, port: port, basePath: base, address: addresses[0],
+                authority: port == 80 ? hostPart : "\(hostPart):\(port)"))
     }
 }
 
@@ -444,10 +511,11 @@ struct URLProblem: Error {
 
 /// RFC 9110 token characters only.
 func isHeaderName(_ s: String) -> Bool {
-    !s.isEmpty && s.utf8.allSatisfy { b in
-        (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
-            || "!#$%&'*+-.^_`|~".utf8.contains(b)
-    }
+    !s.isEmpty
+        && s.utf8.allSatisfy { b in
+            (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5A) || (b >= 0x61 && b <= 0x7A)
+                || "!#$%&'*+-.^_`|~".utf8.contains(b)
+        }
 }
 
 /// Whether `path` is already in the form `PathNormalizer` produces.

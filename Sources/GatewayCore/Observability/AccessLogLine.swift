@@ -7,7 +7,8 @@ enum AccessLogLine {
     static func append(_ c: ClientConnection, status: Int, now: Int64, into out: inout [UInt8]) {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
-        HeadWriter.append("{\"time\":\(ts.tv_sec).\(String(ts.tv_nsec / 1_000_000).leftPad(3)),\"request_id\":\"", to: &out)
+        HeadWriter.append(
+            "{\"time\":\(ts.tv_sec).\(String(ts.tv_nsec / 1_000_000).leftPad(3)),\"request_id\":\"", to: &out)
         out.append(contentsOf: c.requestID)
         HeadWriter.append("\",\"client\":", to: &out)
         JSONWriter.appendString(c.peer?.hostText ?? "-", to: &out)

@@ -20,7 +20,9 @@ public struct Logger: Sendable {
         var line: [UInt8] = []
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
-        HeadWriterShim.append("{\"time\":\(ts.tv_sec).\(String(ts.tv_nsec / 1_000_000).leftPad(3)),\"level\":\"\(l.rawValue)\",\"msg\":", to: &line)
+        HeadWriterShim.append(
+            "{\"time\":\(ts.tv_sec).\(String(ts.tv_nsec / 1_000_000).leftPad(3)),\"level\":\"\(l.rawValue)\",\"msg\":",
+            to: &line)
         JSONWriter.appendString(message(), to: &line)
         HeadWriterShim.append("}\n", to: &line)
         line.withUnsafeBytes { _ = write(2, $0.baseAddress, $0.count) }

@@ -46,7 +46,8 @@ final class Metrics: Sendable {
         for (event, v) in tokens.values {
             out += "gateway_tokens_total{event=\"\(event)\"} \(v)\n"
         }
-        out += "# HELP gateway_upstream_response_seconds Time from forwarding a request to the upstream's response head.\n"
+        out +=
+            "# HELP gateway_upstream_response_seconds Time from forwarding a request to the upstream's response head.\n"
         out += "# TYPE gateway_upstream_response_seconds histogram\n"
         var cumulative: UInt64 = 0
         for (i, bound) in Histogram.bounds.enumerated() {

@@ -11,14 +11,16 @@ struct Principal {
 enum AuthAnswers {
     /// No credentials: a challenge without an error code.
     static func unauthorized(realm: String) -> LocalResponse {
-        .error(401, "unauthorized", "Authentication is required",
-               headers: [("WWW-Authenticate", "Bearer realm=\"\(realm)\"")])
+        .error(
+            401, "unauthorized", "Authentication is required",
+            headers: [("WWW-Authenticate", "Bearer realm=\"\(realm)\"")])
     }
 
     /// A malformed `Authorization` header: 400 `invalid_request`.
     static func invalidRequest(realm: String, _ description: String) -> LocalResponse {
-        .error(400, "invalid_request", description,
-               headers: [("WWW-Authenticate", challenge(realm, "invalid_request", description))])
+        .error(
+            400, "invalid_request", description,
+            headers: [("WWW-Authenticate", challenge(realm, "invalid_request", description))])
     }
 
     /// Expired, badly signed, wrong issuer/audience/type, or malformed token: 401 `invalid_token`.
@@ -29,8 +31,9 @@ enum AuthAnswers {
         case .notYetValid: description = "The access token is not valid yet"
         default: description = "The access token is invalid"
         }
-        return .error(401, "invalid_token", error == .expired ? description : "\(description): \(error)",
-                      headers: [("WWW-Authenticate", challenge(realm, "invalid_token", description))])
+        return .error(
+            401, "invalid_token", error == .expired ? description : "\(description): \(error)",
+            headers: [("WWW-Authenticate", challenge(realm, "invalid_token", description))])
     }
 
     static func revoked(realm: String) -> LocalResponse {
@@ -41,8 +44,9 @@ enum AuthAnswers {
     /// A claim that cannot be forwarded as a header: the token is unusable here.
     static func unforwardable(realm: String, claim: String) -> LocalResponse {
         let d = "The access token carries a claim that cannot be forwarded"
-        return .error(401, "invalid_token", "\(d) (\(claim))",
-                      headers: [("WWW-Authenticate", challenge(realm, "invalid_token", d))])
+        return .error(
+            401, "invalid_token", "\(d) (\(claim))",
+            headers: [("WWW-Authenticate", challenge(realm, "invalid_token", d))])
     }
 
     /// 403 `insufficient_scope` when the token lacks a required scope or every allowed role.

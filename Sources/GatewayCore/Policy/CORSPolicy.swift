@@ -33,7 +33,8 @@ struct CORSPolicy: Sendable {
             return .error(403, "cors_forbidden", "This origin is not allowed", headers: [vary])
         }
         guard settings.allowMethods.contains(method) || ["GET", "HEAD", "POST"].contains(method) else {
-            return .error(403, "cors_forbidden", "This method is not allowed for cross-origin requests", headers: [vary])
+            return .error(
+                403, "cors_forbidden", "This method is not allowed for cross-origin requests", headers: [vary])
         }
         if let requested = requestHeaders {
             let allowed = Set(settings.allowHeaders.map { $0.lowercased() })

@@ -50,7 +50,9 @@ struct ResponseHeadBuilder {
             HeadWriter.appendDecimal(Int64(response.status), to: &out)
             out.append(0x20)
             if response.reasonEnd > response.reasonStart {
-                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[Int(response.reasonStart)..<Int(response.reasonEnd)]))
+                out.append(
+                    contentsOf: UnsafeRawBufferPointer(rebasing: b[Int(response.reasonStart)..<Int(response.reasonEnd)])
+                )
             } else {
                 HeadWriter.append(HeadWriter.reasonPhrase(response.status), to: &out)
             }

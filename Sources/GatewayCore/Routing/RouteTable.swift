@@ -53,7 +53,9 @@ public final class Route: Sendable {
         if wildcard {
             guard requestHost.count > host.count else { return false }
             let offset = requestHost.count - host.count
-            return host.withUnsafeBytes { h in memcmp(h.baseAddress!, requestHost.baseAddress! + offset, host.count) == 0 }
+            return host.withUnsafeBytes { h in
+                memcmp(h.baseAddress!, requestHost.baseAddress! + offset, host.count) == 0
+            }
         }
         guard requestHost.count == host.count else { return false }
         return host.withUnsafeBytes { h in memcmp(h.baseAddress!, requestHost.baseAddress!, host.count) == 0 }

@@ -56,8 +56,12 @@ struct MetricsHandler: LocalHandler {
             ("gateway_open_connections", "Open client connections (public and admin).", context.limiter.open),
             ("gateway_revocations_in_force", "Revoked sessions and tokens remembered in memory.", context.hub.count),
             ("gateway_store_available", "1 when the token store accepts writes.", available),
-            ("gateway_access_log_dropped_total", "Access-log lines dropped because stdout stalled.", context.accessLog.droppedLines),
+            (
+                "gateway_access_log_dropped_total", "Access-log lines dropped because stdout stalled.",
+                context.accessLog.droppedLines
+            ),
         ])
-        respond.respond(LocalResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: body))
+        respond.respond(
+            LocalResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: body))
     }
 }

@@ -33,7 +33,9 @@ extension ClientConnection {
             return .deny(AuthAnswers.unauthorized(realm: auth.realm))
         case .malformed:
             authFailure = "malformed_header"
-            return .deny(AuthAnswers.invalidRequest(realm: auth.realm, "The Authorization header is not a valid Bearer credential"))
+            return .deny(
+                AuthAnswers.invalidRequest(
+                    realm: auth.realm, "The Authorization header is not a valid Bearer credential"))
         case .token(let range):
             let checked = head.bytes.withUnsafeBytes { b in
                 worker.verifier(for: auth).verify(UnsafeRawBufferPointer(rebasing: b[range]))

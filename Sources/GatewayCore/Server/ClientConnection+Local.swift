@@ -10,8 +10,10 @@ extension ClientConnection {
         sendError(error.status, "invalid_request", error.reason, forceClose: true)
     }
 
-    func sendError(_ status: Int, _ code: String, _ description: String,
-                   extraHeaders: [(String, String)] = [], forceClose: Bool = false) {
+    func sendError(
+        _ status: Int, _ code: String, _ description: String,
+        extraHeaders: [(String, String)] = [], forceClose: Bool = false
+    ) {
         sendLocal(.error(status, code, description, headers: extraHeaders, close: forceClose))
     }
 
@@ -118,7 +120,8 @@ extension ClientConnection {
                         while input.readableCount > 0 {
                             let r = try decoder.decode(input.readableBytes)
                             if case .data(let range) = r.step {
-                                localBody.append(contentsOf: UnsafeRawBufferPointer(rebasing: input.readableBytes[range]))
+                                localBody.append(
+                                    contentsOf: UnsafeRawBufferPointer(rebasing: input.readableBytes[range]))
                             }
                             input.consume(r.consumed)
                             if r.step == .end {
@@ -165,7 +168,8 @@ extension ClientConnection {
             method: head.method, path: String(decoding: worker.pathScratch, as: UTF8.self), query: head.query,
             headers: head.fields.map { (head.name($0).lowercased(), head.value($0)) }, body: localBody,
             clientAddress: peer?.hostText ?? "unknown", requestID: String(decoding: requestID, as: UTF8.self))
-        handler.handle(request, respond: LocalResponder(connection: self, loop: worker.loop, generation: localGeneration))
+        handler.handle(
+            request, respond: LocalResponder(connection: self, loop: worker.loop, generation: localGeneration))
     }
 
     /// The handler's answer. Ignored if the connection moved on (closed meanwhile).

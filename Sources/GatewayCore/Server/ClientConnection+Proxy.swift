@@ -33,7 +33,8 @@ extension ClientConnection: UpstreamOwner {
 
     func startProxy(_ route: Route, identity: [UInt8]) {
         exchange = ProxyExchangeState()
-        exchange.upgrade = route.config.websocket && head.connectionUpgrade && head.hasUpgradeField
+        exchange.upgrade =
+            route.config.websocket && head.connectionUpgrade && head.hasUpgradeField
             && head.method == .get
         if head.isChunked {
             exchange.requestBody = .chunked(ChunkedDecoder())
@@ -77,7 +78,9 @@ extension ClientConnection: UpstreamOwner {
         exchange.attempts += 1
         deadline = now + (up.connecting ? limits.upstreamConnectTimeout : upstreamWaitTimeout)
         up.queue(upstreamRequestHead)
-        if head.expectContinue && !exchange.requestBodyDone && !exchange.sentContinue && (input?.readableCount ?? 0) == 0 {
+        if head.expectContinue && !exchange.requestBodyDone && !exchange.sentContinue
+            && (input?.readableCount ?? 0) == 0
+        {
             // The gateway handles Expect itself (the header is not forwarded): the route and
             // policy accepted the request, so the client may send its body.
             exchange.sentContinue = true
@@ -252,7 +255,8 @@ extension ClientConnection: UpstreamOwner {
     private func takeResponseHead(_ up: UpstreamConnection, _ buf: IOBuffer) -> Bool? {
         let end: Int?
         do {
-            end = try responseScanner.scan(buf.readableBytes, limits: HTTPLimits(maxRequestLine: 8192, maxHeaderBytes: 65536))
+            end = try responseScanner.scan(
+                buf.readableBytes, limits: HTTPLimits(maxRequestLine: 8192, maxHeaderBytes: 65536))
             if let end {
                 try ResponseHeadParser.parse(
                     UnsafeRawBufferPointer(rebasing: buf.readableBytes[..<end]), skip: responseScanner.skipped,
@@ -387,7 +391,8 @@ extension ClientConnection: UpstreamOwner {
 
     /// The answer is complete: keep the upstream connection if it can serve another.
     private func responseComplete(_ up: UpstreamConnection, reusable: Bool = true) {
-        let clean = reusable && responseHead.keepAlive && exchange.requestBodyDone && !exchange.upgrade
+        let clean =
+            reusable && responseHead.keepAlive && exchange.requestBodyDone && !exchange.upgrade
             && (up.input?.readableCount ?? 0) == 0 && up.pendingOutput == 0
         upstream = nil
         if clean {

@@ -237,8 +237,10 @@ final class ClientConnection: Selectable {
         }
         if let cors = runtime.cors, let origin = head.value(named: "origin") {
             if head.method == .options, let method = head.value(named: "access-control-request-method") {
-                sendLocal(cors.preflight(origin: origin, method: method,
-                                         requestHeaders: head.value(named: "access-control-request-headers")))
+                sendLocal(
+                    cors.preflight(
+                        origin: origin, method: method,
+                        requestHeaders: head.value(named: "access-control-request-headers")))
                 return
             }
             corsHeaders = cors.responseHeaders(origin: origin)
@@ -255,8 +257,9 @@ final class ClientConnection: Selectable {
         case .notFound:
             sendError(404, "not_found", "No route matches this request")
         case .methodNotAllowed(let allow):
-            sendError(405, "method_not_allowed", "Method not allowed on this route",
-                      extraHeaders: [("Allow", allow.joined(separator: ", "))])
+            sendError(
+                405, "method_not_allowed", "Method not allowed on this route",
+                extraHeaders: [("Allow", allow.joined(separator: ", "))])
         case .route(let r):
             route = r
             routeLabel = r.config.name
@@ -285,11 +288,14 @@ final class ClientConnection: Selectable {
             s = f.valueStart
             e = f.valueEnd
         }
-        var host: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-                   UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-                   UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-                   UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+        var host:
+            (
+                UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
+                UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64
+            ) =
+                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
         return withUnsafeMutableBytes(of: &host) { out in
             var n = 0
             head.bytes.withUnsafeBytes { b in

@@ -32,15 +32,18 @@ struct LocalResponse: Sendable {
     var close = false
 
     /// A JSON error body `{"error": ..., "error_description": ...}` (SPEC §3).
-    static func error(_ status: Int, _ code: String, _ description: String,
-                      headers: [(String, String)] = [], close: Bool = false) -> LocalResponse {
+    static func error(
+        _ status: Int, _ code: String, _ description: String,
+        headers: [(String, String)] = [], close: Bool = false
+    ) -> LocalResponse {
         var body: [UInt8] = []
         HeadWriter.append("{\"error\":", to: &body)
         JSONWriter.appendString(code, to: &body)
         HeadWriter.append(",\"error_description\":", to: &body)
         JSONWriter.appendString(description, to: &body)
         HeadWriter.append("}", to: &body)
-        return LocalResponse(status: status, headers: [("Content-Type", "application/json")] + headers, body: body, close: close)
+        return LocalResponse(
+            status: status, headers: [("Content-Type", "application/json")] + headers, body: body, close: close)
     }
 
     static func json(_ status: Int, _ body: [UInt8], headers: [(String, String)] = []) -> LocalResponse {

@@ -79,7 +79,9 @@ final class Worker {
     func nextUpstream(_ route: Route) -> UpstreamURL {
         let ups = route.config.upstreams
         if ups.count == 1 { return ups[0] }
-        if roundRobin.count <= route.index { roundRobin += Array(repeating: 0, count: route.index + 1 - roundRobin.count) }
+        if roundRobin.count <= route.index {
+            roundRobin += Array(repeating: 0, count: route.index + 1 - roundRobin.count)
+        }
         let i = roundRobin[route.index]
         roundRobin[route.index] = i &+ 1
         return ups[i % ups.count]
@@ -117,8 +119,9 @@ final class Worker {
         requestsServed &+= 1
         if c.admin { return }
         let status = c.exchange.status
-        metrics.record(route: c.routeLabel, status: status, upstreamMillis: c.exchange.upstreamMillis,
-                       authFailure: c.authFailure)
+        metrics.record(
+            route: c.routeLabel, status: status, upstreamMillis: c.exchange.upstreamMillis,
+            authFailure: c.authFailure)
         guard runtime.config.log.accessLog else { return }
         AccessLogLine.append(c, status: status, now: now, into: &accessBatch)
         accessLines += 1

@@ -38,7 +38,8 @@ struct RequestIDGenerator {
     static func isValid(_ b: UnsafeRawBufferPointer) -> Bool {
         guard b.count > 0, b.count <= 128 else { return false }
         for c in b {
-            let ok = (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
+            let ok =
+                (c >= 0x30 && c <= 0x39) || (c >= 0x41 && c <= 0x5A) || (c >= 0x61 && c <= 0x7A)
                 || c == UInt8(ascii: ".") || c == UInt8(ascii: "_") || c == UInt8(ascii: ":") || c == UInt8(ascii: "-")
             if !ok { return false }
         }

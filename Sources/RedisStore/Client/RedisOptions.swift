@@ -1,6 +1,6 @@
-import TokenStore
 import EventLoop
 import Glibc
+import TokenStore
 
 /// Settings of the Redis store (`"store": {"kind": "redis", "url": "redis://…"}`).
 ///

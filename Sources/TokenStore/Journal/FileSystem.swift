@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// A system call that failed: what, on which file, and errno. Carries no file content.

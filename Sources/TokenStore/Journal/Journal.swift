@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// An open data directory: its lock and the log being appended to. Used by one thread at a

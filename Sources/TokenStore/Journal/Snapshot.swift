@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// The snapshot file: the live state at the end of log `nextSequence - 1`, written once by a

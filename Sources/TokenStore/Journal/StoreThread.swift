@@ -1,5 +1,5 @@
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// A dedicated, detached pthread (not Swift concurrency and not a Dispatch pool thread: the

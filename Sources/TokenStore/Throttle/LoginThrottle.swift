@@ -6,12 +6,14 @@
 /// caller and complete on a thread of the implementation's choosing.
 public protocol LoginThrottle: AnyObject, Sendable {
     /// How long (ms) until every key may try again; 0 when none is over its limit.
-    func retryAfter(_ keys: [ThrottleKey], now: Int64,
-                    completion: @escaping @Sendable (Result<Int64, TokenStoreError>) -> Void)
+    func retryAfter(
+        _ keys: [ThrottleKey], now: Int64,
+        completion: @escaping @Sendable (Result<Int64, TokenStoreError>) -> Void)
 
     /// Counts one failure against every key; answers like `retryAfter` after counting.
-    func recordFailure(_ keys: [ThrottleKey], now: Int64,
-                       completion: @escaping @Sendable (Result<Int64, TokenStoreError>) -> Void)
+    func recordFailure(
+        _ keys: [ThrottleKey], now: Int64,
+        completion: @escaping @Sendable (Result<Int64, TokenStoreError>) -> Void)
 
     /// Forgets a key's failures (a successful login clears its username).
     func reset(_ key: ThrottleKey, completion: @escaping @Sendable (Result<Void, TokenStoreError>) -> Void)

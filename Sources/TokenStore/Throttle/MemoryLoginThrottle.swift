@@ -19,14 +19,18 @@ public final class MemoryLoginThrottle: LoginThrottle {
         self.capacity = max(1, capacity)
     }
 
-    public func retryAfter(_ keys: [ThrottleKey], now: Int64,
-                           completion: @escaping @Sendable (Result<Int64, TokenStoreError>) -> Void) {
+    public func retryAfter(
+        _ keys: [ThrottleKey], now: Int64,
+        completion: @escaping @Sendable (Result<Int64, TokenStoreError>) -> Void
+    ) {
         let wait = windows.withLock { table in Self.wait(keys, table, now) }
         completion(.success(wait))
     }
 
-    public func recordFailure(_ keys: [ThrottleKey], now: Int64,
-                              completion: @escaping @Sendable (Result<Int64, TokenStoreError>) -> Void) {
+    public func recordFailure(
+        _ keys: [ThrottleKey], now: Int64,
+        completion: @escaping @Sendable (Result<Int64, TokenStoreError>) -> Void
+    ) {
         let wait = windows.withLock { table in
             for key in keys {
                 if var w = table[key.name], w.endsAt > now {

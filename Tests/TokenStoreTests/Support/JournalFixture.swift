@@ -75,6 +75,6 @@ func workload(
 enum WorkloadError: Error { case refused(Int) }
 
 #if canImport(Glibc)
-    import Glibc
-    func rmdirPath(_ p: String) -> Int32 { rmdir(p) }
+import Glibc
+func rmdirPath(_ p: String) -> Int32 { rmdir(p) }
 #endif

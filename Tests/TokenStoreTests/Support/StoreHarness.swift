@@ -5,7 +5,7 @@ import Testing
 @testable import TokenStore
 
 #if canImport(Glibc)
-    import Glibc
+import Glibc
 #endif
 
 /// Async wrappers over the completion-based store API, for tests.

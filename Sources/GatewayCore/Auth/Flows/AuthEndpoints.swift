@@ -21,7 +21,10 @@ struct AuthEndpoints: Sendable {
     /// `Set-Cookie` for the refresh token in cookie mode (SPEC §8).
     func refreshCookie(_ value: String?, maxAge: Int64) -> (String, String)? {
         guard let name = flows.auth.refreshCookie, let path = flows.auth.refreshPath else { return nil }
-        return ("Set-Cookie", "\(name)=\(value ?? ""); Max-Age=\(value == nil ? 0 : maxAge); Path=\(path); HttpOnly; Secure; SameSite=Strict")
+        return (
+            "Set-Cookie",
+            "\(name)=\(value ?? ""); Max-Age=\(value == nil ? 0 : maxAge); Path=\(path); HttpOnly; Secure; SameSite=Strict"
+        )
     }
 
     static let noStore: [(String, String)] = [("Cache-Control", "no-store"), ("Pragma", "no-cache")]
@@ -56,8 +59,9 @@ struct AuthEndpoints: Sendable {
         case .invalidRequest(let d):
             return .error(400, "invalid_request", d, headers: Self.noStore)
         case .throttled(let seconds):
-            return .error(429, "too_many_requests", "Too many failed logins; try again later",
-                          headers: Self.noStore + [("Retry-After", "\(max(1, seconds))")])
+            return .error(
+                429, "too_many_requests", "Too many failed logins; try again later",
+                headers: Self.noStore + [("Retry-After", "\(max(1, seconds))")])
         case .unavailable(let d):
             return .error(503, "temporarily_unavailable", d, headers: Self.noStore + [("Retry-After", "1")])
         }
@@ -68,14 +72,17 @@ struct AuthEndpoints: Sendable {
         if style == .oauth, !request.body.isEmpty,
             type?.lowercased().hasPrefix("application/x-www-form-urlencoded") != true
         {
-            throw AnswerNow(response: .error(400, "invalid_request", "The token endpoint takes application/x-www-form-urlencoded"))
+            throw AnswerNow(
+                response: .error(400, "invalid_request", "The token endpoint takes application/x-www-form-urlencoded"))
         }
         do {
             return try RequestParameters.parse(body: request.body, contentType: type)
         } catch {
             switch error {
             case .unsupportedMediaType:
-                throw AnswerNow(response: .error(415, "invalid_request", "Send application/json or application/x-www-form-urlencoded"))
+                throw AnswerNow(
+                    response: .error(
+                        415, "invalid_request", "Send application/json or application/x-www-form-urlencoded"))
             case .malformed(let d):
                 throw AnswerNow(response: .error(400, "invalid_request", d))
             }
@@ -124,7 +131,8 @@ struct AuthEndpoints: Sendable {
                 }
                 bound = BoundAccessToken(subject: sub, jti: jti)
             case .failure(let e):
-                respond.respond(failure(.invalidGrant("The access token sent with the refresh is invalid: \(e)"), style: style))
+                respond.respond(
+                    failure(.invalidGrant("The access token sent with the refresh is invalid: \(e)"), style: style))
                 return
             }
         }
@@ -133,7 +141,9 @@ struct AuthEndpoints: Sendable {
             case .success(let pair): respond.respond(success(pair, style: style, accessHeader: true))
             case .failure(let f):
                 var answer = failure(f, style: style)
-                if case .invalidGrant = f, style == .gateway, let c = refreshCookie(nil, maxAge: 0) { answer.headers.append(c) }
+                if case .invalidGrant = f, style == .gateway, let c = refreshCookie(nil, maxAge: 0) {
+                    answer.headers.append(c)
+                }
                 respond.respond(answer)
             }
         }
@@ -202,14 +212,17 @@ struct TokenEndpointHandler: ParameterHandler {
         case nil:
             respond.respond(endpoints.failure(.invalidRequest("grant_type is required"), style: .oauth))
         case .some:
-            respond.respond(.error(400, "unsupported_grant_type", "Supported grant types: password, refresh_token",
-                                   headers: AuthEndpoints.noStore))
+            respond.respond(
+                .error(
+                    400, "unsupported_grant_type", "Supported grant types: password, refresh_token",
+                    headers: AuthEndpoints.noStore))
         }
     }
 
     private func invalidClient() -> LocalResponse {
-        .error(401, "invalid_client", "Client authentication failed: only public clients are accepted",
-               headers: AuthEndpoints.noStore + [("WWW-Authenticate", "Basic realm=\"\(endpoints.flows.auth.realm)\"")])
+        .error(
+            401, "invalid_client", "Client authentication failed: only public clients are accepted",
+            headers: AuthEndpoints.noStore + [("WWW-Authenticate", "Basic realm=\"\(endpoints.flows.auth.realm)\"")])
     }
 }
 
@@ -225,8 +238,16 @@ struct LogoutHandler: ParameterHandler {
             switch endpoints.flows.boundAccessToken(bearer) {
             case .success(let t): access = t.claims
             case .failure(let e):
-                return respond.respond(.error(401, "invalid_token", "The access token is invalid: \(e)",
-                                              headers: [("WWW-Authenticate", AuthAnswers.challenge(endpoints.flows.auth.realm, "invalid_token", "The access token is invalid"))]))
+                return respond.respond(
+                    .error(
+                        401, "invalid_token", "The access token is invalid: \(e)",
+                        headers: [
+                            (
+                                "WWW-Authenticate",
+                                AuthAnswers.challenge(
+                                    endpoints.flows.auth.realm, "invalid_token", "The access token is invalid")
+                            )
+                        ]))
             }
         }
         var refresh: RefreshToken?

@@ -32,7 +32,9 @@ final class AuthFlows: Sendable {
         }
         let t = auth.throttle
         let userKey = ThrottleKey(name: "u:" + username, limit: t.maxFailuresPerUser, window: t.window)
-        let throttleKeys = [userKey, ThrottleKey(name: "a:" + clientAddress, limit: t.maxFailuresPerAddress, window: t.window)]
+        let throttleKeys = [
+            userKey, ThrottleKey(name: "a:" + clientAddress, limit: t.maxFailuresPerAddress, window: t.window),
+        ]
         let services = self.services
         let now = TokenServices.now()
         services.throttle.retryAfter(throttleKeys, now: now) { [self] answer in
@@ -86,11 +88,13 @@ final class AuthFlows: Sendable {
             completion(.failure(.unavailable("cannot sign tokens")))
             return
         }
-        let family = NewFamily(sid: sid, subject: identity.subject, claims: identity.familyClaims,
-                               lookupKey: refresh.lookupKey, refreshHash: refresh.hash, accessJti: jti, now: now,
-                               expiresAt: now + tokens.refreshTTL)
-        let pair = TokenPair(accessToken: access, accessExpiresIn: tokens.accessTTL / 1000, refreshToken: refresh,
-                             refreshExpiresIn: tokens.refreshTTL / 1000, scope: identity.scope)
+        let family = NewFamily(
+            sid: sid, subject: identity.subject, claims: identity.familyClaims,
+            lookupKey: refresh.lookupKey, refreshHash: refresh.hash, accessJti: jti, now: now,
+            expiresAt: now + tokens.refreshTTL)
+        let pair = TokenPair(
+            accessToken: access, accessExpiresIn: tokens.accessTTL / 1000, refreshToken: refresh,
+            refreshExpiresIn: tokens.refreshTTL / 1000, scope: identity.scope)
         services.store.createFamily(family) { [services] result in
             switch result {
             case .success:
@@ -109,7 +113,8 @@ final class AuthFlows: Sendable {
     /// signature and every other rule are still checked).
     func boundAccessToken(_ token: String) -> Result<VerifiedJWS, JOSEError> {
         do {
-            return .success(try keys.lenientVerifier.verify(token: Array(token.utf8), now: ClaimValidator.currentTime()))
+            return .success(
+                try keys.lenientVerifier.verify(token: Array(token.utf8), now: ClaimValidator.currentTime()))
         } catch {
             return .failure(error)
         }
@@ -151,7 +156,10 @@ final class AuthFlows: Sendable {
                 services.counters.count(.binding_mismatch)
                 services.logger.warning("refresh with another access token of the subject: family revoked")
                 services.hub.broadcast([revocation], now: now) {
-                    completion(.failure(.invalidGrant("The access token does not belong to this refresh token: the session is revoked")))
+                    completion(
+                        .failure(
+                            .invalidGrant(
+                                "The access token does not belong to this refresh token: the session is revoked")))
                 }
             case .success(.rejected(let why)):
                 completion(.failure(.invalidGrant(Self.describe(why))))
@@ -159,15 +167,20 @@ final class AuthFlows: Sendable {
         }
     }
 
-    private func issue(_ family: FamilySnapshot, refresh: RefreshToken, jti: String, now: Int64,
-                       completion: GrantCompletion) {
+    private func issue(
+        _ family: FamilySnapshot, refresh: RefreshToken, jti: String, now: Int64,
+        completion: GrantCompletion
+    ) {
         let identity = LoginIdentity(subject: family.subject, familyClaims: family.claims)
         do {
             let access = try minter.accessToken(for: identity, sid: family.sid, jti: jti, now: now)
-            completion(.success(TokenPair(accessToken: access, accessExpiresIn: tokens.accessTTL / 1000,
-                                          refreshToken: refresh,
-                                          refreshExpiresIn: max(0, (family.refreshExpiresAt - now) / 1000),
-                                          scope: identity.scope)))
+            completion(
+                .success(
+                    TokenPair(
+                        accessToken: access, accessExpiresIn: tokens.accessTTL / 1000,
+                        refreshToken: refresh,
+                        refreshExpiresIn: max(0, (family.refreshExpiresAt - now) / 1000),
+                        scope: identity.scope)))
         } catch {
             services.logger.error("cannot sign an access token: \(error)")
             completion(.failure(.unavailable("cannot sign tokens")))
@@ -187,8 +200,10 @@ final class AuthFlows: Sendable {
     // MARK: Logout
 
     /// Revokes the family of the presented token, or every family of the subject (`all`).
-    func logout(access: Claims?, refresh: RefreshToken?, all: Bool,
-                completion: @escaping @Sendable (Result<Void, GrantFailure>) -> Void) {
+    func logout(
+        access: Claims?, refresh: RefreshToken?, all: Bool,
+        completion: @escaping @Sendable (Result<Void, GrantFailure>) -> Void
+    ) {
         let now = TokenServices.now()
         let store = services.store
         let hub = services.hub
@@ -245,10 +260,14 @@ final class AuthFlows: Sendable {
                 }
             }
         } else if let access, let jti = access.jti, let exp = access.exp {
-            store.revokeToken(jti: jti, expiresAt: Int64(exp * 1000) + tokens.leeway, now: now) { finish($0.map { [$0] }) }
+            store.revokeToken(jti: jti, expiresAt: Int64(exp * 1000) + tokens.leeway, now: now) {
+                finish($0.map { [$0] })
+            }
         } else if let refresh {
-            store.revokeFamily(byRefreshToken: refresh.lookupKey, presentedHash: refresh.hash, revocationTTL: ttl,
-                               now: now) { finish($0.map { $0.map { [$0] } ?? [] }) }
+            store.revokeFamily(
+                byRefreshToken: refresh.lookupKey, presentedHash: refresh.hash, revocationTTL: ttl,
+                now: now
+            ) { finish($0.map { $0.map { [$0] } ?? [] }) }
         } else {
             completion(.failure(.invalidRequest("No token to log out")))
         }

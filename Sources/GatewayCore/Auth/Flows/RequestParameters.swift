@@ -36,7 +36,8 @@ struct RequestParameters: Sendable {
         case "application/x-www-form-urlencoded":
             for pair in body.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
                 let parts = pair.split(separator: UInt8(ascii: "="), maxSplits: 1, omittingEmptySubsequences: false)
-                guard let name = decode(Array(parts[0])), let value = decode(parts.count > 1 ? Array(parts[1]) : []) else {
+                guard let name = decode(Array(parts[0])), let value = decode(parts.count > 1 ? Array(parts[1]) : [])
+                else {
                     throw .malformed("The form is not validly encoded")
                 }
                 if p.values[name] != nil { throw .malformed("\(name) is given more than once") }
@@ -73,7 +74,8 @@ struct RequestParameters: Sendable {
                 out.append(0x20)
             } else if c == UInt8(ascii: "%") {
                 let h = s.index(after: i)
-                guard h != s.endIndex, s.index(after: h) != s.endIndex, let hi = hex(s[h]), let lo = hex(s[s.index(after: h)])
+                guard h != s.endIndex, s.index(after: h) != s.endIndex, let hi = hex(s[h]),
+                    let lo = hex(s[s.index(after: h)])
                 else { return nil }
                 out.append(hi << 4 | lo)
                 i = s.index(after: h)

@@ -24,7 +24,8 @@ struct UpstreamAuthenticator: Authenticator {
         defer { for i in body.indices { body[i] = 0 } }
         var request: [UInt8] = []
         HeadWriter.append("POST \(path) HTTP/1.1\r\nHost: \(url.authority)\r\n", to: &request)
-        HeadWriter.append("Content-Type: application/json\r\nAccept: application/json\r\nConnection: close\r\n", to: &request)
+        HeadWriter.append(
+            "Content-Type: application/json\r\nAccept: application/json\r\nConnection: close\r\n", to: &request)
         HeadWriter.append("Content-Length: \(body.count)\r\n\r\n", to: &request)
         request += body
         defer { for i in request.indices { request[i] = 0 } }
@@ -69,8 +70,10 @@ struct ExchangeFailure: Error {
 
 /// One blocking HTTP/1.1 exchange with `Connection: close`, for pool threads only.
 enum BlockingHTTP {
-    static func exchange(_ request: [UInt8], with address: SocketAddress, timeout: Int64,
-                         limit: Int) -> Result<(status: Int, body: [UInt8]), ExchangeFailure> {
+    static func exchange(
+        _ request: [UInt8], with address: SocketAddress, timeout: Int64,
+        limit: Int
+    ) -> Result<(status: Int, body: [UInt8]), ExchangeFailure> {
         let deadline = EventLoop.monotonicMillis() + timeout
         let fd: Int32
         do {
@@ -94,7 +97,9 @@ enum BlockingHTTP {
         var sent = 0
         while sent < request.count {
             guard wait(fd, Int16(POLLOUT), deadline) else { return .failure(ExchangeFailure("send timed out")) }
-            let n = request.withUnsafeBytes { send(fd, $0.baseAddress! + sent, request.count - sent, Int32(MSG_NOSIGNAL)) }
+            let n = request.withUnsafeBytes {
+                send(fd, $0.baseAddress! + sent, request.count - sent, Int32(MSG_NOSIGNAL))
+            }
             if n < 0 {
                 if errno == EAGAIN || errno == EINTR { continue }
                 return .failure(ExchangeFailure("send failed"))
@@ -104,7 +109,9 @@ enum BlockingHTTP {
         var received: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16384)
         while true {
-            guard wait(fd, Int16(POLLIN), deadline) else { return .failure(ExchangeFailure("the authenticator timed out")) }
+            guard wait(fd, Int16(POLLIN), deadline) else {
+                return .failure(ExchangeFailure("the authenticator timed out"))
+            }
             let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n < 0 {
                 if errno == EAGAIN || errno == EINTR { continue }
@@ -124,8 +131,9 @@ enum BlockingHTTP {
         let parsed: (end: Int, error: HTTPParseError?) = bytes.withUnsafeBytes { b in
             do throws(HTTPParseError) {
                 guard let end = try scanner.scan(b, limits: limits) else { return (-1, nil) }
-                try ResponseHeadParser.parse(UnsafeRawBufferPointer(rebasing: b[..<end]), skip: scanner.skipped,
-                                             limits: limits, into: &head)
+                try ResponseHeadParser.parse(
+                    UnsafeRawBufferPointer(rebasing: b[..<end]), skip: scanner.skipped,
+                    limits: limits, into: &head)
                 return (end, nil)
             } catch {
                 return (0, error)
@@ -154,7 +162,9 @@ enum BlockingHTTP {
                     }
                 }
                 guard let r = step else { return .failure(ExchangeFailure("malformed chunked answer")) }
-                if case .data(let range) = r.step { body += rest[(offset + range.lowerBound)..<(offset + range.upperBound)] }
+                if case .data(let range) = r.step {
+                    body += rest[(offset + range.lowerBound)..<(offset + range.upperBound)]
+                }
                 offset += r.consumed
                 if r.step == .end { return .success((head.status, body)) }
                 if r.step == .needMore { break }

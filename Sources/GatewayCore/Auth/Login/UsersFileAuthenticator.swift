@@ -63,8 +63,9 @@ struct UsersFileAuthenticator: Authenticator {
             if case .object(let members)? = item["claims"] { extra = members }
             let subject: String
             if case .string(let s)? = item["sub"] { subject = s } else { subject = name }
-            users[name] = User(passwordHash: hash,
-                               identity: LoginIdentity(subject: subject, scope: scope, roles: roles, extra: extra))
+            users[name] = User(
+                passwordHash: hash,
+                identity: LoginIdentity(subject: subject, scope: scope, roles: roles, extra: extra))
         }
         guard issues.isEmpty else { throw ConfigError(issues: issues) }
         self.users = users
