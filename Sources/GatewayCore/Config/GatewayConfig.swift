@@ -99,6 +99,13 @@ public struct UpstreamURL: Sendable, Equatable, Hashable, CustomStringConvertibl
     public var authority: String
 
     public var description: String { "http://\(authority)\(basePath)" }
+
+    /// Keys the per-worker connection pool on every request: hash what tells upstreams
+    /// apart cheaply (equality still compares every field).
+    public func hash(into h: inout Hasher) {
+        h.combine(port)
+        h.combine(host)
+    }
 }
 
 public struct TokenSettings: Sendable {

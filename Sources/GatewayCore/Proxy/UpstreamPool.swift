@@ -12,9 +12,8 @@ final class UpstreamPool {
 
     /// An idle connection to `target`, if one is pooled.
     func take(_ target: UpstreamURL) -> UpstreamConnection? {
-        guard var list = idle[target], let c = list.popLast() else { return nil }
-        idle[target] = list
-        return c
+        // Mutated in place through the subscript: copying the list out would copy its storage.
+        idle[target]?.popLast()
     }
 
     /// Keeps a connection that finished an exchange cleanly, or closes it if the pool is full.
@@ -22,20 +21,17 @@ final class UpstreamPool {
         c.owner = nil
         c.reused = true
         c.releaseBuffers()
-        var list = idle[c.target, default: []]
-        guard list.count < maxPerUpstream else {
+        guard idle[c.target, default: []].count < maxPerUpstream else {
             c.close()
             return
         }
         c.idleDeadline = now + idleTimeout
-        list.append(c)
-        idle[c.target] = list
+        idle[c.target, default: []].append(c)
     }
 
     func remove(_ c: UpstreamConnection) {
-        guard var list = idle[c.target], let i = list.firstIndex(where: { $0 === c }) else { return }
-        list.remove(at: i)
-        idle[c.target] = list
+        guard let i = idle[c.target]?.firstIndex(where: { $0 === c }) else { return }
+        idle[c.target]?.remove(at: i)
     }
 
     /// Closes connections idle for longer than the idle timeout.
