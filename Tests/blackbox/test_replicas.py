@@ -56,8 +56,8 @@ def redis():
 def replicas(redis, upstream, tmp_path):
     started = []
 
-    def make(**tokens):
-        cfg = token_config(str(tmp_path), upstream.port, tokens=tokens or None,
+    def make(auth=None, **tokens):
+        cfg = token_config(str(tmp_path), upstream.port, tokens=tokens or None, auth=auth,
                            store={"kind": "redis", "url": redis.url, "password_env": "REDIS_PASSWORD"})
         env = dict(ENV, REDIS_PASSWORD=redis.password)
         gws = []
@@ -230,3 +230,13 @@ def test_revocation_made_while_a_replica_was_cut_off_reaches_it_after_resync(red
             b.stop()
     finally:
         a.stop()
+
+
+def test_login_throttle_is_shared_by_the_replicas(replicas):
+    a, b = replicas(auth={"throttle": {"max_failures_per_user": 3}})
+    assert login(a, password="wrong").status_code == 401
+    assert login(b, password="wrong").status_code == 401
+    assert login(a, password="wrong").status_code in (401, 429)
+    r = login(b)  # the third failure happened at A: B refuses too
+    assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
+    assert login(a, "bob").status_code == 200
