@@ -10,11 +10,14 @@
 /// Not thread-safe by design: keep one per event-loop thread. Only insert tokens that
 /// passed verification *and* the claim rules; revocation must still be checked on a hit.
 public final class VerifiedTokenCache {
-    private final class Entry {
+    /// One cached token. `attachment` holds what the caller derived from it once (for
+    /// example the identity headers it renders), so a hit costs no more work than a lookup.
+    public final class Entry {
         let hash: Int
         let token: [UInt8]
-        let value: VerifiedJWS
+        public let value: VerifiedJWS
         let expiresAt: Double
+        public var attachment: AnyObject?
 
         init(hash: Int, token: [UInt8], value: VerifiedJWS, expiresAt: Double) {
             self.hash = hash
@@ -49,6 +52,11 @@ public final class VerifiedTokenCache {
 
     /// The verified token for exactly these bytes, unless absent or expired at `now`.
     public func lookup(_ token: UnsafeRawBufferPointer, now: Double) -> VerifiedJWS? {
+        entry(token, now: now)?.value
+    }
+
+    /// The cache entry for exactly these bytes (with its attachment), unless absent or expired.
+    public func entry(_ token: UnsafeRawBufferPointer, now: Double) -> Entry? {
         let h = Self.hash(token)
         guard let slot = index[h], let e = slots[slot] else { return nil }
         let same = e.token.withUnsafeBytes { ConstantTime.equals($0, token) }
@@ -57,7 +65,7 @@ public final class VerifiedTokenCache {
             remove(slot: slot)
             return nil
         }
-        return e.value
+        return e
     }
 
     /// Looks up a token given as bytes.
@@ -66,13 +74,14 @@ public final class VerifiedTokenCache {
     }
 
     /// Remembers a verified token until its `exp`. Tokens without `exp`, or already expired, are not kept.
-    public func insert(_ token: UnsafeRawBufferPointer, _ value: VerifiedJWS, now: Double) {
-        guard let exp = value.claims.exp, now < exp, token.count > 0 else { return }
+    @discardableResult
+    public func insert(_ token: UnsafeRawBufferPointer, _ value: VerifiedJWS, now: Double) -> Entry? {
+        guard let exp = value.claims.exp, now < exp, token.count > 0 else { return nil }
         let h = Self.hash(token)
         let entry = Entry(hash: h, token: Array(token), value: value, expiresAt: exp)
         if let slot = index[h] {
             slots[slot] = entry  // same token again, or a hash collision: the newer one wins
-            return
+            return entry
         }
         let slot = next
         next = next + 1 == capacity ? 0 : next + 1
@@ -80,10 +89,12 @@ public final class VerifiedTokenCache {
         slots[slot] = entry
         index[h] = slot
         count += 1
+        return entry
     }
 
     /// Inserts a token given as bytes.
-    public func insert(_ token: [UInt8], _ value: VerifiedJWS, now: Double) {
+    @discardableResult
+    public func insert(_ token: [UInt8], _ value: VerifiedJWS, now: Double) -> Entry? {
         token.withUnsafeBytes { insert($0, value, now: now) }
     }
 

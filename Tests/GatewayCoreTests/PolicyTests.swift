@@ -230,30 +230,30 @@ struct AuthAnswersTests {
     func insufficientScope() throws {
         let route = try routeConfig(scopes: ["read", "write"])
         let c = try claims(#"{"sub":"a","scope":"read"}"#)
-        let r = try #require(AuthAnswers.insufficient(route, c, realm: "x"))
+        let r = try #require(insufficient(route, c))
         #expect(r.status == 403)
         #expect(
             headerValue(r, "WWW-Authenticate")
                 == #"Bearer realm="x", error="insufficient_scope", error_description="The access token lacks a required scope", scope="read write""#
         )
         #expect(bodyText(r).contains(#""error":"insufficient_scope""#))
-        #expect(AuthAnswers.insufficient(route, try claims(#"{"scope":"write admin read"}"#), realm: "x") == nil)
-        #expect(AuthAnswers.insufficient(route, try claims(#"{"sub":"a"}"#), realm: "x") != nil)
+        #expect(insufficient(route, try claims(#"{"scope":"write admin read"}"#)) == nil)
+        #expect(insufficient(route, try claims(#"{"sub":"a"}"#)) != nil)
         // Scope tokens are compared whole.
-        #expect(AuthAnswers.insufficient(route, try claims(#"{"scope":"readwrite"}"#), realm: "x") != nil)
+        #expect(insufficient(route, try claims(#"{"scope":"readwrite"}"#)) != nil)
     }
 
     @Test("roles: any one of them is enough")
     func roles() throws {
         let route = try routeConfig(roles: ["admin", "ops"])
-        #expect(AuthAnswers.insufficient(route, try claims(#"{"roles":["ops"]}"#), realm: "x") == nil)
-        let r = try #require(AuthAnswers.insufficient(route, try claims(#"{"roles":["user"]}"#), realm: "x"))
+        #expect(insufficient(route, try claims(#"{"roles":["ops"]}"#)) == nil)
+        let r = try #require(insufficient(route, try claims(#"{"roles":["user"]}"#)))
         #expect(r.status == 403)
         #expect(
             headerValue(r, "WWW-Authenticate")
                 == #"Bearer realm="x", error="insufficient_scope", error_description="The access token lacks a required role""#
         )
-        #expect(AuthAnswers.insufficient(try routeConfig(), try claims(#"{"sub":"a"}"#), realm: "x") == nil)
+        #expect(insufficient(try routeConfig(), try claims(#"{"sub":"a"}"#)) == nil)
     }
 }
 
@@ -291,4 +291,10 @@ struct LocalRequestTests {
         #expect(bodyText(r) == #"{"error":"invalid_request","error_description":"bad \"x\"\n"}"#)
         #expect(r.headers.map(\.0) == ["Content-Type", "X-A"])
     }
+}
+
+/// The route check as the request path runs it: on the grant derived from the claims.
+private func insufficient(_ route: RouteConfig, _ c: Claims) -> LocalResponse? {
+    let g = AccessGrant(c, names: IdentityHeaderNames())
+    return AuthAnswers.insufficient(route, scopes: g.scopes, roles: g.roles, realm: "x")
 }

@@ -115,10 +115,13 @@ extension TokenServices {
         case nil:
             logger.warning("revocations not loaded yet: the store did not answer")
         }
-        let threads = max(1, min(4, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+        // Password hashing is slow and memory-hard by design (scrypt: ~0.4 s of CPU and 128 MiB
+        // each): at most half the cores hash at once, so a flood of logins cannot take the
+        // cores the proxy path runs on, and a bounded queue answers 503 beyond that.
+        let threads = max(1, min(4, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) / 2))
         return TokenServices(
             store: store, throttle: throttle, hub: hub,
-            pool: BlockingPool(threads: threads, maxQueued: 256), logger: logger)
+            pool: BlockingPool(threads: threads, maxQueued: 64), logger: logger)
     }
 }
 

@@ -1,24 +1,30 @@
 import JOSE
 
 /// One worker's token verification: the runtime's verifier in front of a verified-token
-/// cache, so a client that reuses its token skips the signature (issue 3). Not thread-safe:
-/// each worker owns one, rebuilt when a reload brings new keys.
+/// cache, so a client that reuses its token skips the signature (issue 3) and everything
+/// derived from its claims. Not thread-safe: each worker owns one, rebuilt when a reload
+/// brings new keys or header names.
 final class BearerVerifier {
     let auth: AuthRuntime
     private let cache: VerifiedTokenCache
+    private let names: IdentityHeaderNames
 
-    init(auth: AuthRuntime, capacity: Int = 4096) {
+    init(auth: AuthRuntime, names: IdentityHeaderNames, capacity: Int = 4096) {
         self.auth = auth
+        self.names = names
         cache = VerifiedTokenCache(capacity: capacity)
     }
 
-    func verify(_ token: UnsafeRawBufferPointer) -> Result<VerifiedJWS, JOSEError> {
-        let now = ClaimValidator.currentTime()
-        if let hit = cache.lookup(token, now: now) { return .success(hit) }
+    /// The grant of a valid token; `now` is Unix seconds.
+    func grant(_ token: UnsafeRawBufferPointer, now: Double) -> Result<AccessGrant, JOSEError> {
+        if let entry = cache.entry(token, now: now), let grant = entry.attachment as? AccessGrant {
+            return .success(grant)
+        }
         do {
             let verified = try auth.keys.verifier.verify(token: token, now: now)
-            cache.insert(token, verified, now: now)
-            return .success(verified)
+            let grant = AccessGrant(verified.claims, names: names)
+            cache.insert(token, verified, now: now)?.attachment = grant
+            return .success(grant)
         } catch {
             return .failure(error)
         }

@@ -12,8 +12,9 @@ struct RevocationList {
 
     /// Whether a token with this sid and jti is revoked at `now` (Unix ms).
     func isRevoked(sid: String?, jti: String?, now: Int64) -> Bool {
-        if let sid, let until = families[sid], until > now { return true }
-        if let jti, let until = tokens[jti], until > now { return true }
+        // Empty lists (the common case) cost no hashing.
+        if !families.isEmpty, let sid, let until = families[sid], until > now { return true }
+        if !tokens.isEmpty, let jti, let until = tokens[jti], until > now { return true }
         return false
     }
 

@@ -50,19 +50,16 @@ enum AuthAnswers {
     }
 
     /// 403 `insufficient_scope` when the token lacks a required scope or every allowed role.
-    static func insufficient(_ route: RouteConfig, _ claims: Claims, realm: String) -> LocalResponse? {
+    static func insufficient(
+        _ route: RouteConfig, scopes granted: [String], roles held: [String],
+        realm: String
+    ) -> LocalResponse? {
         var description: String?
-        if !route.scopes.isEmpty {
-            let granted = claims.scopes
-            if !route.scopes.allSatisfy({ s in granted.contains { $0 == s } }) {
-                description = "The access token lacks a required scope"
-            }
+        if !route.scopes.isEmpty && !route.scopes.allSatisfy({ granted.contains($0) }) {
+            description = "The access token lacks a required scope"
         }
-        if description == nil && !route.roles.isEmpty {
-            let held = claims.roles
-            if !route.roles.contains(where: { held.contains($0) }) {
-                description = "The access token lacks a required role"
-            }
+        if description == nil && !route.roles.isEmpty && !route.roles.contains(where: { held.contains($0) }) {
+            description = "The access token lacks a required role"
         }
         guard let description else { return nil }
         var header = challenge(realm, "insufficient_scope", description)

@@ -37,33 +37,33 @@ extension ClientConnection {
                 AuthAnswers.invalidRequest(
                     realm: auth.realm, "The Authorization header is not a valid Bearer credential"))
         case .token(let range):
+            let now = ClaimValidator.currentTime()
             let checked = head.bytes.withUnsafeBytes { b in
-                worker.verifier(for: auth).verify(UnsafeRawBufferPointer(rebasing: b[range]))
+                worker.verifier(for: auth).grant(UnsafeRawBufferPointer(rebasing: b[range]), now: now)
             }
-            let token: VerifiedJWS
+            let grant: AccessGrant
             switch checked {
-            case .success(let t): token = t
+            case .success(let g): grant = g
             case .failure(let error):
                 authFailure = error.code
                 return .deny(AuthAnswers.invalidToken(realm: auth.realm, error))
             }
-            let claims = token.claims
-            if worker.revocations.isRevoked(sid: claims.sid, jti: claims.jti, now: worker.wallClockMillis) {
+            if worker.revocations.isRevoked(sid: grant.sid, jti: grant.jti, now: Int64(now * 1000)) {
                 authFailure = "revoked"
                 return .deny(AuthAnswers.revoked(realm: auth.realm))
             }
-            if let missing = AuthAnswers.insufficient(route.config, claims, realm: auth.realm) {
+            if let missing = AuthAnswers.insufficient(
+                route.config, scopes: grant.scopes, roles: grant.roles,
+                realm: auth.realm)
+            {
                 authFailure = "insufficient_scope"
                 return .deny(missing)
             }
-            var identity: [UInt8] = []
-            do {
-                try IdentityHeaders.render(claims, names: runtime.config.identityHeaders, into: &identity)
-            } catch {
+            guard let identity = grant.identity else {
                 authFailure = "unforwardable_claim"
-                return .deny(AuthAnswers.unforwardable(realm: auth.realm, claim: error.claim))
+                return .deny(AuthAnswers.unforwardable(realm: auth.realm, claim: grant.unforwardable ?? "?"))
             }
-            principal = Principal(subject: claims.sub, sid: claims.sid, jti: claims.jti)
+            principal = grant.principal
             return .allow(identity)
         }
     }

@@ -63,7 +63,7 @@ final class Worker {
     /// an empty cache, so a token of a removed key is never served from it.
     func verifier(for auth: AuthRuntime) -> BearerVerifier {
         if let bearer, bearer.auth === auth { return bearer }
-        let v = BearerVerifier(auth: auth)
+        let v = BearerVerifier(auth: auth, names: runtime.config.identityHeaders)
         bearer = v
         return v
     }
