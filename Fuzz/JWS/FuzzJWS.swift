@@ -1,7 +1,7 @@
 // libFuzzer target: compact JWS verification and claims scanning (JOSE).
 //
-// Keys are fixed (an HS256 secret and a P-256 key made for this harness only, never used
-// elsewhere), so a crash input replays exactly. Byte 0 picks the mode; the rest is:
+// Keys are fixed (an HS256 secret, and the P-256 fixture key of the JOSE key-loading tests),
+// so a crash input replays exactly. Byte 0 picks the mode; the rest is:
 //  - 0...3: a token, verified as the gateway verifies a bearer token (HS256 and ES256
 //    allowed), then claim rules applied. Seeds hold valid tokens of both algorithms.
 //  - 4, 5: a claims payload, signed with the HS256 key and verified, so that the claims
@@ -21,15 +21,17 @@ private let debug = getenv("FUZZ_DEBUG") != nil
 
 private let hsSecret = Array("fuzz-only-hs256-secret-0123456789abcdef".utf8)
 
-private let esPEM = Array(
-    """
-    -----BEGIN PRIVATE KEY-----
-    MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgEFIQMrLlXK+R704w
-    kQvtYG1+wQS48EjqngbhdYg6EimhRANCAASR6AiwUmiNOV0uWC5YoNoKZ7KcYP3o
-    ZzUlctZG4fQSGGptZkwmu96QaiQoOJtbFXaSq5xK9OGZEZUBTpFi0kZf
-    -----END PRIVATE KEY-----
-
-    """.utf8)
+/// The P-256 test fixture of the key-loading tests (no private key lives in Fuzz/); the seeds
+/// in Fuzz/corpus/jws are signed with it by make_seeds.py. scripts/fuzz runs from the repo root.
+private let esPEM: [UInt8] = {
+    let path = getenv("FUZZ_ES_KEY").map { String(cString: $0) } ?? "Tests/JOSETests/Vectors/keys/ec_sec1.pem"
+    guard let f = fopen(path, "rb") else { fatalError("fuzz-jws: cannot open \(path) (run from the repo root)") }
+    defer { fclose(f) }
+    var bytes: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 4096)
+    while case let n = fread(&chunk, 1, chunk.count, f), n > 0 { bytes += chunk[0..<n] }
+    return bytes
+}()
 
 private let hsKey = try! JWSKey.hmac(secret: hsSecret, algorithm: .hs256, kid: "hs")
 private let esKey = try! JWSKey.pem(esPEM, algorithm: .es256, kid: "es")

@@ -3,7 +3,7 @@
 
 Each file is one libFuzzer input: byte 0 is the harness's control byte (mode, split seed),
 the rest the bytes under test; see the comment at the top of each Fuzz/<Target>/*.swift.
-The ES256 seeds are signed with the harness's test-only P-256 key through the `openssl` CLI.
+The ES256 seeds are signed with the P-256 fixture key of the JOSE tests through the `openssl` CLI.
 """
 import base64
 import hashlib
@@ -11,16 +11,11 @@ import hmac
 import json
 import os
 import subprocess
-import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HS_SECRET = b"fuzz-only-hs256-secret-0123456789abcdef"
-ES_PEM = b"""-----BEGIN PRIVATE KEY-----
-MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgEFIQMrLlXK+R704w
-kQvtYG1+wQS48EjqngbhdYg6EimhRANCAASR6AiwUmiNOV0uWC5YoNoKZ7KcYP3o
-ZzUlctZG4fQSGGptZkwmu96QaiQoOJtbFXaSq5xK9OGZEZUBTpFi0kZf
------END PRIVATE KEY-----
-"""
+# The P-256 fixture of the JOSE key-loading tests (the harness loads the same file).
+ES_KEY = os.path.join(HERE, "..", "..", "Tests", "JOSETests", "Vectors", "keys", "ec_sec1.pem")
 
 
 def write(target, name, data):
@@ -49,22 +44,14 @@ def der_to_raw(der, n=32):
 
 
 def es256(signing_input):
-    with tempfile.TemporaryDirectory() as t:
-        key = os.path.join(t, "k.pem")
-        with open(key, "wb") as f:
-            f.write(ES_PEM)
-        der = subprocess.run(["openssl", "dgst", "-sha256", "-sign", key], input=signing_input,
-                             capture_output=True, check=True).stdout
+    der = subprocess.run(["openssl", "dgst", "-sha256", "-sign", ES_KEY], input=signing_input,
+                         capture_output=True, check=True).stdout
     return der_to_raw(der)
 
 
 def es_public_xy():
-    with tempfile.TemporaryDirectory() as t:
-        key = os.path.join(t, "k.pem")
-        with open(key, "wb") as f:
-            f.write(ES_PEM)
-        der = subprocess.run(["openssl", "pkey", "-in", key, "-pubout", "-outform", "DER"],
-                             capture_output=True, check=True).stdout
+    der = subprocess.run(["openssl", "pkey", "-in", ES_KEY, "-pubout", "-outform", "DER"],
+                         capture_output=True, check=True).stdout
     point = der[-65:]
     assert point[0] == 4
     return b64(point[1:33]).decode(), b64(point[33:]).decode()
