@@ -30,6 +30,4 @@ final class AccessGrant {
             unforwardable = error.claim
         }
     }
-
-    var principal: Principal { Principal(subject: subject, sid: sid, jti: jti) }
 }

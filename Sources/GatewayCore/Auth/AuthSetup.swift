@@ -102,12 +102,12 @@ extension TokenServices {
             throttle = opened.throttle
         }
         let hub = RevocationHub()
-        store.setRevocationListener { revocation in hub.broadcast([revocation], now: TokenServices.now()) }
+        store.setRevocationListener { revocation in hub.broadcast([revocation], now: WallClock.millis()) }
         let loaded = Completion<Result<[Revocation], TokenStoreError>>()
-        store.activeRevocations(now: TokenServices.now()) { loaded.fulfil($0) }
+        store.activeRevocations(now: WallClock.millis()) { loaded.fulfil($0) }
         switch loaded.wait(timeoutMillis: 5_000) {
         case .success(let revocations)?:
-            hub.broadcast(revocations, now: TokenServices.now())
+            hub.broadcast(revocations, now: WallClock.millis())
             if !revocations.isEmpty { logger.info("\(revocations.count) revocations in force") }
         case .failure(let e)?:
             // Redis may be down at start: the store resyncs on connect and readiness waits.

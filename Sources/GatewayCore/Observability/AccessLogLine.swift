@@ -1,14 +1,12 @@
-import Glibc
 import HTTP1
 
 /// Formats one access-log line. Never a token, a password, a query string (it may carry
 /// credentials) or a header value other than the request id: `sub`, `sid` and `jti` only.
 enum AccessLogLine {
     static func append(_ c: ClientConnection, status: Int, now: Int64, into out: inout [UInt8]) {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        HeadWriter.append(
-            "{\"time\":\(ts.tv_sec).\(String(ts.tv_nsec / 1_000_000).leftPad(3)),\"request_id\":\"", to: &out)
+        HeadWriter.append("{\"time\":", to: &out)
+        WallClock.appendSeconds(WallClock.millis(), to: &out)
+        HeadWriter.append(",\"request_id\":\"", to: &out)
         out.append(contentsOf: c.requestID)
         HeadWriter.append("\",\"client\":", to: &out)
         JSONWriter.appendString(c.peer?.hostText ?? "-", to: &out)
@@ -26,24 +24,21 @@ enum AccessLogLine {
             HeadWriter.append(",\"upstream_ms\":", to: &out)
             HeadWriter.appendDecimal(u, to: &out)
         }
-        if let p = c.principal {
-            if let sub = p.subject {
-                HeadWriter.append(",\"sub\":", to: &out)
-                JSONWriter.appendString(sub, to: &out)
-            }
-            if let sid = p.sid {
-                HeadWriter.append(",\"sid\":", to: &out)
-                JSONWriter.appendString(sid, to: &out)
-            }
-            if let jti = p.jti {
-                HeadWriter.append(",\"jti\":", to: &out)
-                JSONWriter.appendString(jti, to: &out)
-            }
+        if let grant = c.grant {
+            field("sub", grant.subject, into: &out)
+            field("sid", grant.sid, into: &out)
+            field("jti", grant.jti, into: &out)
         }
-        if let reason = c.authFailure {
-            HeadWriter.append(",\"auth_failure\":", to: &out)
-            JSONWriter.appendString(reason, to: &out)
-        }
+        field("auth_failure", c.authFailure, into: &out)
         HeadWriter.append("}\n", to: &out)
+    }
+
+    /// `,"name":"value"`, or nothing when the value is absent.
+    private static func field(_ name: StaticString, _ value: String?, into out: inout [UInt8]) {
+        guard let value else { return }
+        HeadWriter.append(",\"", to: &out)
+        out.append(contentsOf: UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount))
+        HeadWriter.append("\":", to: &out)
+        JSONWriter.appendString(value, to: &out)
     }
 }

@@ -1,12 +1,5 @@
 import JOSE
 
-/// Who a verified request acts for: logged, never the token itself.
-struct Principal {
-    var subject: String?
-    var sid: String?
-    var jti: String?
-}
-
 /// The RFC 6750 §3 answers of protected routes (SPEC §3, §8), with JSON bodies.
 enum AuthAnswers {
     /// No credentials: a challenge without an error code.

@@ -63,7 +63,7 @@ extension ClientConnection {
                 authFailure = "unforwardable_claim"
                 return .deny(AuthAnswers.unforwardable(realm: auth.realm, claim: grant.unforwardable ?? "?"))
             }
-            principal = grant.principal
+            self.grant = grant
             return .allow(identity)
         }
     }

@@ -52,7 +52,7 @@ final class ClientConnection: Selectable {
     var requestID: [UInt8] = []
     var route: Route?
     /// Who the current request acts for, once its token verified (for the access log).
-    var principal: Principal?
+    var grant: AccessGrant?
     /// Metrics and access-log label: the route's name, the gateway path, or "-".
     var routeLabel = "-"
     /// Why the auth policy refused the current request (metrics), if it did.
@@ -235,7 +235,8 @@ final class ClientConnection: Selectable {
             sendError(405, "method_not_allowed", "\(head.method.name) is not allowed")
             return
         }
-        if let cors = runtime.cors, let origin = head.value(named: "origin") {
+        if let cors = runtime.cors, let field = head.first(.origin) {
+            let origin = head.value(field)
             if head.method == .options, let method = head.value(named: "access-control-request-method") {
                 sendLocal(
                     cors.preflight(
@@ -322,7 +323,7 @@ final class ClientConnection: Selectable {
     func finishExchange() {
         logAccess()
         route = nil
-        principal = nil
+        grant = nil
         corsHeaders = []
         routeLabel = "-"
         authFailure = nil

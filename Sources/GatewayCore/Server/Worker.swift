@@ -68,13 +68,6 @@ final class Worker {
         return v
     }
 
-    /// Unix time in milliseconds (revocation expiry is wall-clock, like token `exp`).
-    var wallClockMillis: Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-    }
-
     /// Round-robin choice among a route's upstreams.
     func nextUpstream(_ route: Route) -> UpstreamURL {
         let ups = route.config.upstreams
@@ -101,7 +94,7 @@ final class Worker {
             if i < connections.count && connections[i] === c { i += 1 }
         }
         upstreamPool.sweep(now: now)
-        revocations.sweep(now: wallClockMillis)
+        revocations.sweep(now: WallClock.millis())
         flushAccessLog()
     }
 

@@ -36,7 +36,7 @@ final class AuthFlows: Sendable {
             userKey, ThrottleKey(name: "a:" + clientAddress, limit: t.maxFailuresPerAddress, window: t.window),
         ]
         let services = self.services
-        let now = TokenServices.now()
+        let now = WallClock.millis()
         services.throttle.retryAfter(throttleKeys, now: now) { [self] answer in
             switch answer {
             case .failure(let e):
@@ -56,7 +56,7 @@ final class AuthFlows: Sendable {
                 switch result {
                 case .rejected:
                     services.counters.count(.login_failed)
-                    services.throttle.recordFailure(throttleKeys, now: TokenServices.now()) { counted in
+                    services.throttle.recordFailure(throttleKeys, now: WallClock.millis()) { counted in
                         if case .success(let wait) = counted, wait > 0 {
                             completion(.failure(.throttled(retryAfter: (wait + 999) / 1000)))
                         } else {
@@ -76,7 +76,7 @@ final class AuthFlows: Sendable {
     }
 
     private func startFamily(_ identity: LoginIdentity, completion: @escaping GrantCompletion) {
-        let now = TokenServices.now()
+        let now = WallClock.millis()
         let sid = TokenMinter.newID()
         let jti = TokenMinter.newID()
         let refresh = RefreshToken.generate()
@@ -121,7 +121,7 @@ final class AuthFlows: Sendable {
     }
 
     func refresh(_ presented: RefreshToken, bound: BoundAccessToken?, completion: @escaping GrantCompletion) {
-        let now = TokenServices.now()
+        let now = WallClock.millis()
         let successor = presented.successor()
         let jti = TokenMinter.newID()
         let request = RotationRequest(
@@ -204,7 +204,7 @@ final class AuthFlows: Sendable {
         access: Claims?, refresh: RefreshToken?, all: Bool,
         completion: @escaping @Sendable (Result<Void, GrantFailure>) -> Void
     ) {
-        let now = TokenServices.now()
+        let now = WallClock.millis()
         let store = services.store
         let hub = services.hub
         let ttl = revocationTTL

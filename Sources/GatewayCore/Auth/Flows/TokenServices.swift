@@ -1,4 +1,3 @@
-import Glibc
 import TokenStore
 
 /// The long-lived parts of the token life cycle, shared by every configuration generation:
@@ -17,13 +16,6 @@ final class TokenServices: Sendable {
         self.hub = hub
         self.pool = pool
         self.logger = logger
-    }
-
-    /// Unix time in milliseconds.
-    static func now() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 }
 
