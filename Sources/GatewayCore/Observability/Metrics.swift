@@ -1,8 +1,9 @@
 import Synchronization
 
-/// Prometheus metrics (text format 0.0.4). Request counters live per worker, each behind
-/// its own lock that only that worker and a scrape ever take, so workers never contend;
-/// token events are rare and counted in shared atomics.
+/// Prometheus metrics (text format 0.0.4). Request counters and duration histograms live
+/// per worker, each behind its own lock that only that worker and a scrape ever take, so
+/// workers never contend; a scrape sums them. Token events are rare and counted in shared
+/// atomics.
 final class Metrics: Sendable {
     private let workers = Mutex<[WorkerMetrics]>([])
     let tokens: TokenCounters
@@ -18,16 +19,23 @@ final class Metrics: Sendable {
         return w
     }
 
-    /// The whole exposition. `gauges` are point-in-time values (open connections, ...).
-    func render(gauges: [(name: String, help: String, value: Int)]) -> [UInt8] {
+    /// A point-in-time value or a running total that is not kept here (open connections,
+    /// dropped access-log lines, ...).
+    typealias Sample = (name: String, help: String, value: Int)
+
+    /// The whole exposition. `gauges` are point-in-time values; `counters` are totals kept
+    /// elsewhere, whose names end in `_total`; `process` adds the `process_*` metrics.
+    func render(gauges: [Sample], counters: [Sample] = [], process: ProcessMetrics? = nil) -> [UInt8] {
         var requests: [WorkerMetrics.RequestKey: UInt64] = [:]
         var failures: [String: UInt64] = [:]
         var latency = Histogram()
+        var durations: [String: Histogram] = [:]
         for w in workers.withLock({ $0 }) {
             w.snapshot { s in
                 requests.merge(s.requests, uniquingKeysWith: +)
                 failures.merge(s.authFailures, uniquingKeysWith: +)
                 latency.add(s.upstreamLatency)
+                for (route, h) in s.durations { durations[route, default: Histogram()].add(h) }
             }
         }
         var out = ""
@@ -49,22 +57,25 @@ final class Metrics: Sendable {
         out +=
             "# HELP gateway_upstream_response_seconds Time from forwarding a request to the upstream's response head.\n"
         out += "# TYPE gateway_upstream_response_seconds histogram\n"
-        var cumulative: UInt64 = 0
-        for (i, bound) in Histogram.bounds.enumerated() {
-            cumulative += latency.buckets[i]
-            out += "gateway_upstream_response_seconds_bucket{le=\"\(bound)\"} \(cumulative)\n"
+        latency.append(name: "gateway_upstream_response_seconds", labels: "", to: &out)
+        out += "# HELP gateway_request_duration_seconds Time from a request's head to its response's end, by route.\n"
+        out += "# TYPE gateway_request_duration_seconds histogram\n"
+        for (route, h) in durations.sorted(by: { $0.key < $1.key }) {
+            h.append(name: "gateway_request_duration_seconds", labels: "route=\"\(Self.escape(route))\",", to: &out)
         }
-        cumulative += latency.buckets[Histogram.bounds.count]
-        out += "gateway_upstream_response_seconds_bucket{le=\"+Inf\"} \(cumulative)\n"
-        out += "gateway_upstream_response_seconds_sum \(Double(latency.sumMillis) / 1000)\n"
-        out += "gateway_upstream_response_seconds_count \(cumulative)\n"
         for g in gauges {
             out += "# HELP \(g.name) \(g.help)\n# TYPE \(g.name) gauge\n\(g.name) \(g.value)\n"
         }
+        for c in counters {
+            out += "# HELP \(c.name) \(c.help)\n# TYPE \(c.name) counter\n\(c.name) \(c.value)\n"
+        }
+        BuildInfo.append(to: &out)
+        process?.append(to: &out)
         return Array(out.utf8)
     }
 
-    private static func escape(_ s: String) -> String {
+    /// A label value with `\\`, `"` and newlines escaped.
+    static func escape(_ s: String) -> String {
         var o = ""
         for c in s {
             switch c {
@@ -89,12 +100,15 @@ final class WorkerMetrics: Sendable {
         var requests: [RequestKey: UInt64] = [:]
         var authFailures: [String: UInt64] = [:]
         var upstreamLatency = Histogram()
+        /// Request durations by route label; a route's histogram is created on its first request.
+        var durations: [String: Histogram] = [:]
     }
 
     private let state = Mutex(State())
 
-    func record(route: String, status: Int, upstreamMillis: Int64?, authFailure: String?) {
+    func record(route: String, status: Int, durationMillis: Int64, upstreamMillis: Int64?, authFailure: String?) {
         state.withLock { s in
+            s.durations[route, default: Histogram()].observe(millis: durationMillis)
             s.requests[RequestKey(route: route, status: status), default: 0] &+= 1
             if let authFailure { s.authFailures[authFailure, default: 0] &+= 1 }
             if let upstreamMillis { s.upstreamLatency.observe(millis: upstreamMillis) }
@@ -123,6 +137,20 @@ struct Histogram {
     mutating func add(_ other: Histogram) {
         for i in buckets.indices { buckets[i] &+= other.buckets[i] }
         sumMillis &+= other.sumMillis
+    }
+
+    /// The `_bucket` (cumulative), `_sum` and `_count` lines; `labels` is empty or ends in a comma.
+    func append(name: String, labels: String, to out: inout String) {
+        var cumulative: UInt64 = 0
+        for (i, bound) in Self.bounds.enumerated() {
+            cumulative += buckets[i]
+            out += "\(name)_bucket{\(labels)le=\"\(bound)\"} \(cumulative)\n"
+        }
+        cumulative += buckets[Self.bounds.count]
+        out += "\(name)_bucket{\(labels)le=\"+Inf\"} \(cumulative)\n"
+        let braces = labels.isEmpty ? "" : "{\(labels.dropLast())}"
+        out += "\(name)_sum\(braces) \(Double(sumMillis) / 1000)\n"
+        out += "\(name)_count\(braces) \(cumulative)\n"
     }
 }
 

@@ -45,22 +45,30 @@ struct ReadyHandler: LocalHandler {
     }
 }
 
-/// `/metrics` in the Prometheus text format.
+/// `/metrics` in the Prometheus text format; the process metrics are read from /proc here,
+/// at scrape time.
 struct MetricsHandler: LocalHandler {
     let context: ServerContext
     var maxBodyBytes: Int { 0 }
 
     func handle(_ request: LocalRequest, respond: LocalResponder) {
         let available = context.services.map { $0.store.isAvailable ? 1 : 0 } ?? 1
-        let body = context.metrics.render(gauges: [
-            ("gateway_open_connections", "Open client connections (public and admin).", context.limiter.open),
-            ("gateway_revocations_in_force", "Revoked sessions and tokens remembered in memory.", context.hub.count),
-            ("gateway_store_available", "1 when the token store accepts writes.", available),
-            (
-                "gateway_access_log_dropped_total", "Access-log lines dropped because stdout stalled.",
-                context.accessLog.droppedLines
-            ),
-        ])
+        let body = context.metrics.render(
+            gauges: [
+                ("gateway_open_connections", "Open client connections (public and admin).", context.limiter.open),
+                (
+                    "gateway_revocations_in_force", "Revoked sessions and tokens remembered in memory.",
+                    context.hub.count
+                ),
+                ("gateway_store_available", "1 when the token store accepts writes.", available),
+            ],
+            counters: [
+                (
+                    "gateway_access_log_dropped_total", "Access-log lines dropped because stdout stalled.",
+                    context.accessLog.droppedLines
+                )
+            ],
+            process: ProcessMetrics.current())
         respond.respond(
             LocalResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: body))
     }

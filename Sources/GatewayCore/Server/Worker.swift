@@ -113,8 +113,8 @@ final class Worker {
         if c.admin { return }
         let status = c.exchange.status
         metrics.record(
-            route: c.routeLabel, status: status, upstreamMillis: c.exchange.upstreamMillis,
-            authFailure: c.authFailure)
+            route: c.routeLabel, status: status, durationMillis: max(0, now - c.requestStart),
+            upstreamMillis: c.exchange.upstreamMillis, authFailure: c.authFailure)
         guard runtime.config.log.accessLog else { return }
         AccessLogLine.append(c, status: status, now: now, into: &accessBatch)
         accessLines += 1
