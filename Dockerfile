@@ -26,6 +26,14 @@ WORKDIR /src
 # The whole package (Package.swift names test and benchmark targets too, so their folders must
 # exist); .dockerignore keeps build folders, Fuzz/, docs and git out of the context.
 COPY . .
+# The commit for gateway_build_info: `docker build --build-arg GATEWAY_COMMIT=$(git rev-parse HEAD)`
+# (.dockerignore keeps .git out). Hex digits only; "unknown" when not given.
+ARG GATEWAY_COMMIT=unknown
+RUN case "$GATEWAY_COMMIT" in unknown) ;; *[!0-9a-f]*|"") echo "GATEWAY_COMMIT must be hex" >&2; exit 1 ;; *) \
+        sed -i "s/static let commit = \"unknown\"/static let commit = \"$GATEWAY_COMMIT\"/" \
+            Sources/GatewayCore/Observability/BuildInfo.swift \
+        && grep -q "static let commit = \"$GATEWAY_COMMIT\"" Sources/GatewayCore/Observability/BuildInfo.swift ;; \
+    esac
 # --static-swift-stdlib: the Swift runtime, Foundation Essentials and Dispatch are linked in;
 # what remains dynamic is glibc, libstdc++/libgcc_s and OpenSSL (Tests/blackbox/test_static_build.py).
 RUN swift build -c release --static-swift-stdlib --product gateway \
@@ -56,7 +64,11 @@ VOLUME ["/var/lib/gateway"]
 WORKDIR /var/lib/gateway
 
 # Public listener (`listen`) and admin listener (`admin_listen`: /healthz, /readyz, /metrics).
-# In a container both must bind 0.0.0.0 (or the pod IP) in gateway.json to be reachable.
+# In a container they must bind all interfaces to be reachable through `docker run -p`, so the
+# image overrides the file's addresses (the example gateway.json keeps loopback for the binary
+# run by hand). Set them again with `-e` to choose others; they win over gateway.json
+# (docs/configuration.md). Tests/blackbox/test_static_build.py applies these to the binary.
+ENV GATEWAY_LISTEN=0.0.0.0:8080 GATEWAY_ADMIN_LISTEN=0.0.0.0:9090
 EXPOSE 8080 9090
 
 # Numeric ids, so that Kubernetes' runAsNonRoot can check them.
@@ -64,7 +76,7 @@ USER 10001:10001
 
 # Liveness from inside the container, with no curl in the image: bash's /dev/tcp sends one
 # HTTP/1.1 request to the admin /healthz and the status line must say 200. The admin port is
-# 9090 unless GATEWAY_HEALTH_PORT says otherwise (match admin_listen in gateway.json).
+# 9090 unless GATEWAY_HEALTH_PORT says otherwise (match GATEWAY_ADMIN_LISTEN).
 HEALTHCHECK --interval=15s --timeout=3s --start-period=10s --retries=3 \
     CMD ["bash", "-c", "exec 3<>/dev/tcp/127.0.0.1/${GATEWAY_HEALTH_PORT:-9090} && printf 'GET /healthz HTTP/1.1\\r\\nHost: localhost\\r\\nConnection: close\\r\\n\\r\\n' >&3 && timeout 2 head -n 1 <&3 | grep -q '^HTTP/1\\.[01] 200\\b'"]
 

@@ -185,3 +185,144 @@ def test_dockerfile_healthcheck_against_the_binary(tmp_path):
         proc.wait(10)
     down = subprocess.run(["bash", "-c", command], env=env, capture_output=True, timeout=5)
     assert down.returncode != 0, "healthcheck passed with the gateway stopped"
+
+
+def dockerfile_env():
+    """The variables the image sets with `ENV KEY=VALUE ...` lines."""
+    import shlex
+
+    env = {}
+    for m in re.finditer(r"^ENV (.+)$", (ROOT / "Dockerfile").read_text(), re.M):
+        for pair in shlex.split(m.group(1)):
+            key, sep, val = pair.partition("=")
+            assert sep, "ENV %r is not KEY=VALUE" % pair
+            env[key] = val
+    return env
+
+
+def listening(port):
+    """Local addresses (hex IPv4, as /proc/net/tcp writes them) of the sockets listening on port."""
+    found = set()
+    with open("/proc/net/tcp") as f:
+        next(f)
+        for line in f:
+            fields = line.split()
+            address, hex_port = fields[1].split(":")
+            if fields[3] == "0A" and int(hex_port, 16) == port:
+                found.add(address)
+    return found
+
+
+def example_config(directory, binary_path, listen_port, admin_port):
+    """The repository's example gateway.json with its key and users file made as the demo makes
+    them, the listen ports moved to free ones (hosts kept as written)."""
+    text = (ROOT / "gateway.json").read_text()
+    config = json.loads(text)
+    os.makedirs(os.path.join(directory, ".demo", "keys"))
+    subprocess.run([binary_path, "keygen", "--alg", "ES256", "--kid", "demo-es256", "--out",
+                    os.path.join(directory, ".demo", "keys", "demo-es256.pem")],
+                   check=True, capture_output=True, timeout=30)
+    hashed = subprocess.run([binary_path, "hash-password"], input=b"demo-password", check=True,
+                            capture_output=True, timeout=30).stdout.decode().strip()
+    with open(os.path.join(directory, ".demo", "users.json"), "w") as f:
+        json.dump({"users": [{"username": "demo", "password_hash": hashed, "scope": "read"}]}, f)
+    for key, port in (("listen", listen_port), ("admin_listen", admin_port)):
+        config[key] = "%s:%d" % (config[key].rsplit(":", 1)[0], port)
+    path = os.path.join(directory, "gateway.json")
+    with open(path, "w") as f:
+        json.dump(config, f)
+    return path, json.loads(text)
+
+
+def run_until_listening(b, config, env, ports):
+    proc = subprocess.Popen([b, "run", "--config", config], env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE)
+    deadline = time.time() + 10
+    while not all(listening(p) for p in ports):
+        if proc.poll() is not None:
+            raise AssertionError("gateway exited with %s: %s" % (proc.returncode, proc.stderr.read().decode()))
+        if time.time() > deadline:
+            proc.kill()
+            proc.wait()
+            raise AssertionError("not listening on %s after 10 s" % (ports,))
+        time.sleep(0.02)
+    return proc
+
+
+def stop(proc):
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def test_dockerfile_listen_defaults_bind_all_interfaces(tmp_path):
+    """The image's ENV, applied to the binary with the example gateway.json, listens on 0.0.0.0
+    (what `docker run -p` reaches); the same file run by hand stays on loopback. The ports are
+    moved to free ones so the test never takes 8080/9090 on the machine; only 127.0.0.1 is dialled."""
+    import socket
+
+    b = binary()
+    image_env = dockerfile_env()
+    assert "GATEWAY_LISTEN" in image_env and "GATEWAY_ADMIN_LISTEN" in image_env, image_env
+    exposed = {int(p) for m in re.finditer(r"^EXPOSE (.+)$", (ROOT / "Dockerfile").read_text(), re.M)
+               for p in m.group(1).split()}
+    port, admin = free_port(), free_port()
+    moved = {}
+    for key, new_port in (("GATEWAY_LISTEN", port), ("GATEWAY_ADMIN_LISTEN", admin)):
+        host, _, image_port = image_env[key].rpartition(":")
+        assert host == "0.0.0.0", "%s=%s" % (key, image_env[key])
+        assert int(image_port) in exposed, "%s port %s is not EXPOSEd (%s)" % (key, image_port, exposed)
+        moved[key] = "%s:%d" % (host, new_port)
+    config, original = example_config(str(tmp_path), b, port, admin)
+    assert original["listen"].startswith("127.0.0.1:") and original["admin_listen"].startswith("127.0.0.1:")
+
+    base = {k: v for k, v in os.environ.items() if k not in ("GATEWAY_LISTEN", "GATEWAY_ADMIN_LISTEN")}
+    proc = run_until_listening(b, config, dict(base, **moved), (port, admin))
+    try:
+        assert listening(port) == {"00000000"}, listening(port)
+        assert listening(admin) == {"00000000"}, listening(admin)
+        with socket.create_connection(("127.0.0.1", admin), timeout=5) as s:
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            assert s.recv(64).startswith(b"HTTP/1.1 200 ")
+    finally:
+        stop(proc)
+
+    # By hand (no image environment) the example file keeps both listeners on loopback.
+    proc = run_until_listening(b, config, base, (port, admin))
+    try:
+        assert listening(port) == {"0100007F"}, listening(port)
+        assert listening(admin) == {"0100007F"}, listening(admin)
+    finally:
+        stop(proc)
+
+
+def dockerfile_commit_stamp():
+    """The Dockerfile's RUN that stamps GATEWAY_COMMIT into BuildInfo.swift (continuation lines joined)."""
+    text = (ROOT / "Dockerfile").read_text().replace("\\\n", " ")
+    m = re.search(r'^RUN (case "\$GATEWAY_COMMIT".*)$', text, re.M)
+    assert m, "no RUN case \"$GATEWAY_COMMIT\" ... in the Dockerfile"
+    return m.group(1)
+
+
+def test_dockerfile_stamps_the_commit_into_build_info(tmp_path):
+    """The build argument reaches the one source line gateway_build_info reads; anything but hex
+    (or the default "unknown") stops the build."""
+    command = dockerfile_commit_stamp()
+    source = "Sources/GatewayCore/Observability/BuildInfo.swift"
+    for commit, ok in (("unknown", True), ("0123abcd" * 5, True), ("a/b", False), ("$(id)", False),
+                       ("", False), ("ABC", False)):
+        work = tmp_path / ("c%d" % len(list(tmp_path.iterdir())))
+        (work / os.path.dirname(source)).mkdir(parents=True)
+        (work / source).write_text((ROOT / source).read_text())
+        p = subprocess.run(["sh", "-c", command], cwd=str(work), env=dict(os.environ, GATEWAY_COMMIT=commit),
+                           capture_output=True, text=True, timeout=10)
+        stamped = (work / source).read_text()
+        if ok:
+            assert p.returncode == 0, p.stderr
+            assert 'static let commit = "%s"' % commit in stamped
+        else:
+            assert p.returncode != 0, "GATEWAY_COMMIT=%r accepted" % commit
+            assert 'static let commit = "unknown"' in stamped
