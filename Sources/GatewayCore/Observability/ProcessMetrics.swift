@@ -78,8 +78,7 @@ struct ProcessMetrics: Equatable {
     static func current() -> ProcessMetrics? {
         guard let statBytes = try? FileIO.read("/proc/self/stat", limit: 1 << 16),
             let stat = parseStat(statBytes),
-            let procStat = try? FileIO.read("/proc/stat", limit: 1 << 22),
-            let boot = parseBootTime(procStat)
+            let boot = bootTime
         else { return nil }
         let ticks = Double(max(1, sysconf(Int32(_SC_CLK_TCK))))
         let page = max(1, sysconf(Int32(_SC_PAGESIZE)))
@@ -94,6 +93,9 @@ struct ProcessMetrics: Equatable {
             openFDs: countOpenFDs(),
             maxFDs: maxFDs)
     }
+
+    /// Read on the first scrape only: the boot time does not change.
+    private static let bootTime: Int? = (try? FileIO.read("/proc/stat", limit: 1 << 22)).flatMap(parseBootTime)
 
     /// Entries of /proc/self/fd, less the one the listing itself holds open.
     private static func countOpenFDs() -> Int {
