@@ -14,6 +14,7 @@ struct ConfigTests {
         #expect(c.limits.upstreamConnectTimeout == 5_000)
         #expect(c.limits.clientHeaderTimeout == 10_000)
         #expect(c.limits.idleTimeout == 75_000)
+        #expect(c.limits.adminMaxConnections == 32)
         #expect(c.listen == SocketAddress(parsing: "127.0.0.1:8080"))
         #expect(c.adminListen == nil)
         #expect(c.tokens == nil)

@@ -67,7 +67,9 @@ def test_health_ready_and_metrics_follow_requests(gateway_factory, upstream, tmp
                          SECRET, algorithm="HS256", headers={"typ": "at+jwt", "kid": "hs1"})
     assert call(gw, "/api/echo", expired).status_code == 401
     assert call(gw, "/api/echo").status_code == 401
+    held = socket.create_connection(("127.0.0.1", gw.port), timeout=5)  # one public connection open
     after = requests.get(a + "/metrics", timeout=5)
+    held.close()
     assert after.headers["Content-Type"].startswith("text/plain")
     text = after.text
     assert metric(text, "gateway_requests_total", route="/api", status="200") \
@@ -77,6 +79,7 @@ def test_health_ready_and_metrics_follow_requests(gateway_factory, upstream, tmp
     assert metric(text, "gateway_tokens_total", event="issued") == 1
     assert metric(text, "gateway_upstream_response_seconds_count") >= 3
     assert metric(text, "gateway_open_connections") >= 1
+    assert metric(text, "gateway_open_admin_connections") >= 1
 
 
 def test_token_events_counted(gateway_factory, upstream, tmp_path):

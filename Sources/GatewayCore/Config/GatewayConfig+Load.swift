@@ -100,6 +100,7 @@ extension GatewayConfig {
         l.maxConnections = r.int("max_connections", default: l.maxConnections, range: 1...1_000_000)
         l.maxConnectionsPerClient = r.int(
             "max_connections_per_client", default: l.maxConnectionsPerClient, range: 1...1_000_000)
+        l.adminMaxConnections = r.int("admin_max_connections", default: l.adminMaxConnections, range: 1...10_000)
         l.maxRequestLine = r.int("max_request_line", default: l.maxRequestLine, range: 256...65536)
         l.maxHeaderBytes = r.int("max_header_bytes", default: l.maxHeaderBytes, range: 1024...262_144)
         l.maxHeaderCount = r.int("max_header_count", default: l.maxHeaderCount, range: 8...1000)

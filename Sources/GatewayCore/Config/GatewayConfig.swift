@@ -23,6 +23,9 @@ public struct GatewayConfig: Sendable {
 public struct Limits: Sendable, Equatable {
     public var maxConnections = 10_000
     public var maxConnectionsPerClient = 512
+    /// Open connections on the admin listener, counted apart from the public ones so a
+    /// flood of public connections never starves liveness probes and scrapes.
+    public var adminMaxConnections = 32
     public var maxRequestLine = 8192
     public var maxHeaderBytes = 16384
     public var maxHeaderCount = 100

@@ -55,7 +55,11 @@ struct MetricsHandler: LocalHandler {
         let available = context.services.map { $0.store.isAvailable ? 1 : 0 } ?? 1
         let body = context.metrics.render(
             gauges: [
-                ("gateway_open_connections", "Open client connections (public and admin).", context.limiter.open),
+                ("gateway_open_connections", "Open client connections on the public listener.", context.limiter.open),
+                (
+                    "gateway_open_admin_connections", "Open connections on the admin listener.",
+                    context.adminLimiter.open
+                ),
                 (
                     "gateway_revocations_in_force", "Revoked sessions and tokens remembered in memory.",
                     context.hub.count

@@ -163,9 +163,15 @@ final class ClientConnection: Selectable {
                 return
             }
         }
-        if phase == .idle, let i = input, i.isEmpty {
+        guard phase == .idle, let i = input else { return }
+        if i.isEmpty {
             worker.loop.buffers.give(i)
             input = nil
+        } else {
+            // Part of a pipelined head arrived with the last request: from now on it is a
+            // head being received, timed by the header timeout, not an idle connection.
+            phase = .head
+            deadline = now + limits.clientHeaderTimeout
         }
     }
 
@@ -476,6 +482,6 @@ final class ClientConnection: Selectable {
         input = nil
         output = nil
         worker.remove(self)
-        worker.limiter.release(peer)
+        (admin ? worker.context.adminLimiter : worker.limiter).release(peer)
     }
 }

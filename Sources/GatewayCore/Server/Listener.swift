@@ -7,6 +7,8 @@ final class Listener: Selectable {
     /// The admin listener: its connections see only /healthz, /readyz and /metrics.
     let admin: Bool
     private var closed = false
+    /// The budget this listener's connections count against.
+    private var limiter: ConnectionLimiter { admin ? worker.context.adminLimiter : worker.limiter }
 
     init(fd: Int32, worker: Worker, admin: Bool = false) {
         self.fd = fd
@@ -26,7 +28,7 @@ final class Listener: Selectable {
                 return
             }
             guard case .processed(let (cfd, peer)) = accepted else { return }
-            guard !worker.draining, worker.limiter.admit(peer) else {
+            guard !worker.draining, limiter.admit(peer) else {
                 Syscall.close(cfd)
                 continue
             }
@@ -34,7 +36,7 @@ final class Listener: Selectable {
             do {
                 try worker.loop.register(cfd, c)
             } catch {
-                worker.limiter.release(peer)
+                limiter.release(peer)
                 Syscall.close(cfd)
                 continue
             }

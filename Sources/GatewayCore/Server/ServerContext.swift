@@ -4,6 +4,8 @@ import Synchronization
 /// metrics, the access log, the token services, and whether the gateway is draining.
 final class ServerContext: Sendable {
     let limiter: ConnectionLimiter
+    /// The admin listener's own budget: public connections never use it up.
+    let adminLimiter: ConnectionLimiter
     let hub: RevocationHub
     let metrics: Metrics
     let accessLog = AccessLog()
@@ -12,6 +14,8 @@ final class ServerContext: Sendable {
 
     init(limits: Limits, hub: RevocationHub, services: TokenServices?) {
         limiter = ConnectionLimiter(maxTotal: limits.maxConnections, maxPerAddress: limits.maxConnectionsPerClient)
+        adminLimiter = ConnectionLimiter(
+            maxTotal: limits.adminMaxConnections, maxPerAddress: limits.adminMaxConnections)
         self.hub = hub
         self.services = services
         metrics = Metrics(tokens: services?.counters ?? TokenCounters())

@@ -69,6 +69,7 @@ extension Journal {
         let lock: FileDescriptor
         do {
             try FileSystem.makeDirectory(layout.directory)
+            try DirectoryPermissions.secure(layout.directory, log: log)
             lock = try FileSystem.open(layout.lockPath, O_RDWR | O_CREAT)
             guard try lock.tryLock() else { throw JournalOpenError.locked(path: layout.lockPath) }
             if try FileSystem.remove(layout.snapshotTempPath) {

@@ -74,6 +74,8 @@ public enum JournalOpenError: Error, Sendable, Equatable, CustomStringConvertibl
     case corruptLog(path: String, offset: Int, reason: String)
     /// A log the snapshot or the other logs require is missing.
     case missingLog(path: String)
+    /// The data directory belongs to another user and others may reach it (mode in octal).
+    case unsafePermissions(path: String, mode: String, owner: UInt32)
 
     public var description: String {
         switch self {
@@ -82,6 +84,9 @@ public enum JournalOpenError: Error, Sendable, Equatable, CustomStringConvertibl
         case .corruptSnapshot(let path, let reason): return "corrupt snapshot \(path): \(reason)"
         case .corruptLog(let path, let offset, let reason): return "corrupt log \(path) at offset \(offset): \(reason)"
         case .missingLog(let path): return "missing log \(path)"
+        case .unsafePermissions(let path, let mode, let owner):
+            return
+                "data directory \(path) has mode \(mode) and belongs to uid \(owner): other users could read or plant store files; make it 0700 (or 0770 for a group volume) and owned by the gateway's user"
         }
     }
 }
