@@ -15,10 +15,14 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
+        // libssl for TLS, apart from JOSE's libcrypto use: TLS is a transport, not JOSE.
+        .systemLibrary(name: "CTLS", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLinux"),
         .target(name: "HTTP1"),
         .target(name: "JOSE", dependencies: ["COpenSSL"]),
         .target(name: "EventLoop", dependencies: ["CLinux"]),
+        // TLS transports over libssl: the only importer of CTLS.
+        .target(name: "TLS", dependencies: ["CTLS", "EventLoop"]),
         .target(name: "TokenStore", dependencies: ["EventLoop"]),
         // The shared store for replicas: the gateway's own RESP client, Lua rotation, pub/sub.
         .target(name: "RedisStore", dependencies: ["TokenStore", "EventLoop"]),
@@ -33,6 +37,7 @@ let package = Package(
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
         .testTarget(name: "JOSETests", dependencies: ["JOSE"], resources: [.copy("Vectors")]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
+        .testTarget(name: "TLSTests", dependencies: ["TLS", "EventLoop"]),
         .testTarget(name: "TokenStoreTests", dependencies: ["TokenStore"]),
         .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore", "TokenStore"]),
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"]),

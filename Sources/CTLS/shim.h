@@ -1,0 +1,65 @@
+#ifndef CTLS_SHIM_H
+#define CTLS_SHIM_H
+
+/* libssl for the TLS target only: JOSE has its own module over libcrypto. */
+#include <openssl/ssl.h>
+#include <openssl/err.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <openssl/evp.h>
+
+/* Function-like macros over SSL_CTX_ctrl / SSL_ctrl: Swift cannot import them. */
+static inline int shim_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version)
+{
+    return (int)SSL_CTX_set_min_proto_version(ctx, version);
+}
+
+static inline int shim_SSL_CTX_set_max_proto_version(SSL_CTX *ctx, int version)
+{
+    return (int)SSL_CTX_set_max_proto_version(ctx, version);
+}
+
+static inline long shim_SSL_CTX_set_mode(SSL_CTX *ctx, long mode) { return SSL_CTX_set_mode(ctx, mode); }
+
+/* The modes a non-blocking writer needs: partial writes, and a retry from a buffer that moved. */
+static inline long shim_SSL_MODE_nonblocking(void)
+{
+    return SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER | SSL_MODE_RELEASE_BUFFERS;
+}
+
+static inline int shim_SSL_set_tlsext_host_name(SSL *ssl, const char *name)
+{
+    return (int)SSL_set_tlsext_host_name(ssl, name);
+}
+
+static inline long shim_SSL_CTX_set_session_cache_mode(SSL_CTX *ctx, long mode)
+{
+    return SSL_CTX_set_session_cache_mode(ctx, mode);
+}
+
+static inline int shim_SSL_CTX_set_tlsext_servername_callback(SSL_CTX *ctx, int (*cb)(SSL *, int *, void *), void *arg)
+{
+    SSL_CTX_set_tlsext_servername_arg(ctx, arg);
+    return (int)SSL_CTX_set_tlsext_servername_callback(ctx, cb);
+}
+
+/* SSL_OP_* are SSL_OP_BIT() composites: Swift cannot import them. */
+static inline uint64_t shim_SSL_OP_server_defaults(void)
+{
+    return SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE | SSL_OP_NO_COMPRESSION
+        | SSL_OP_IGNORE_UNEXPECTED_EOF;
+}
+
+static inline uint64_t shim_SSL_OP_client_defaults(void)
+{
+    return SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION | SSL_OP_IGNORE_UNEXPECTED_EOF;
+}
+
+static inline int shim_SSL_TLSEXT_ERR_OK(void) { return SSL_TLSEXT_ERR_OK; }
+static inline int shim_SSL_TLSEXT_ERR_NOACK(void) { return SSL_TLSEXT_ERR_NOACK; }
+static inline int shim_SSL_TLSEXT_ERR_ALERT_FATAL(void) { return SSL_TLSEXT_ERR_ALERT_FATAL; }
+
+/* XN_FLAG_RFC2253 is an OR of several flags: Swift cannot import it. */
+static inline unsigned long shim_XN_FLAG_RFC2253(void) { return XN_FLAG_RFC2253; }
+
+#endif
