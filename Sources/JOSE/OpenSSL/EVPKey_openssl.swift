@@ -62,7 +62,7 @@ final class EVPKey: @unchecked Sendable {
         }
         var t = [OpaquePointer?](repeating: nil, count: JWSAlgorithm.allCases.count)
         var built = true
-        for a in JWSAlgorithm.allCases where shape.accepts(a) {
+        for a in JWSAlgorithm.allCases where shape.canServe(a) {
             t[Int(a.rawValue)] = EVPKey.makeContext(pkey, a, sign: false)
             if t[Int(a.rawValue)] == nil { built = false }
         }
@@ -179,7 +179,7 @@ final class EVPKey: @unchecked Sendable {
     /// Signs `input` with `a`; the result is DER for ECDSA.
     func sign(_ a: JWSAlgorithm, input: UnsafeRawBufferPointer) throws(JOSEError) -> [UInt8] {
         guard isPrivate else { throw .invalidKey("not a private key") }
-        guard shape.accepts(a) else { throw .keyAlgorithmMismatch }
+        guard shape.canServe(a) else { throw .keyAlgorithmMismatch }
         guard let ctx = EVPKey.makeContext(pkey, a, sign: true) else {
             ERR_clear_error()
             throw .cryptoFailure("EVP_DigestSignInit")
