@@ -13,10 +13,10 @@ public enum JOSEError: Error, Sendable, Hashable, CustomStringConvertible {
     case unsupportedAlgorithm
     /// `alg` is implemented but not in the caller's allow-list (RFC 8725 §3.1).
     case algorithmNotAllowed
-    /// No key with the token's `kid`, or no single key that fits `alg` when `kid` is absent.
+    /// No key with the token's `kid`, or no single key for `alg` when `kid` is absent.
     case unknownKey
-    /// The selected key belongs to another family, curve or strength than `alg` asks for
-    /// (RFC 8725 §3.1, §3.2: no algorithm confusion).
+    /// The selected key is bound to another algorithm than `alg`, or (at load) its material
+    /// cannot serve `alg` (RFC 8725 §3.1, §3.2: one key, one algorithm; no algorithm confusion).
     case keyAlgorithmMismatch
     /// The signature does not verify, or has the wrong length for `alg`.
     case badSignature

@@ -4,14 +4,33 @@ enum JWK {
 
     /// Reads one JWK object (RFC 7517 §4) into a key.
     static func key(json: UnsafeRawBufferPointer, algorithm: JWSAlgorithm?, kid: String?) throws(JOSEError) -> JWSKey {
+        try entry(json: json, algorithm: algorithm, kid: kid).key
+    }
+
+    /// One JWK and whether it named its own `kid` (a set allows one kid-less key per algorithm).
+    private static func entry(
+        json: UnsafeRawBufferPointer,
+        algorithm: JWSAlgorithm?,
+        kid: String?
+    ) throws(JOSEError) -> (key: JWSKey, hadKid: Bool) {
         var members = [JSONMember]()
         try JSONScanner.scanObject(json, maxDepth: 4, members: &members)
         let p = json.baseAddress!.assumingMemoryBound(to: UInt8.self)
         var strings = [String: String]()
+        var keyOps: [String]?
         for m in members {
             let name = JSONScanner.string(p, Int(m.nameStart), Int(m.nameEnd), escaped: m.nameEscaped)
             if name == "oth" { throw .invalidKey("multi-prime RSA keys are not supported") }
-            if m.kind == .string {
+            if name == "key_ops" {
+                guard m.kind == .array else { throw .invalidKey("JWK member key_ops must be an array of strings") }
+                var ops = [String]()
+                try JSONScanner.forEachElement(p, Int(m.valueStart), Int(m.valueEnd)) {
+                    (kind, s, e, escaped) throws(JOSEError) in
+                    guard kind == .string else { throw .invalidKey("JWK member key_ops must be an array of strings") }
+                    ops.append(JSONScanner.string(p, s + 1, e - 1, escaped: escaped))
+                }
+                keyOps = ops
+            } else if m.kind == .string {
                 strings[name] = JSONScanner.string(
                     p,
                     Int(m.valueStart) + 1,
@@ -24,11 +43,20 @@ enum JWK {
                 throw .invalidKey("JWK member \(name) must be a string")
             }
         }
-        return try key(strings, algorithm: algorithm, kid: kid)
+        if let keyOps {
+            let label = (kid ?? strings["kid"]).map { "JWK kid \(JSONWriter.quoted($0))" } ?? "JWK without kid"
+            try KeyOperations.check(keyOps, isPrivate: strings["d"] != nil, key: label)
+        }
+        return (try key(strings, algorithm: algorithm, kid: kid), kid != nil || strings["kid"] != nil)
     }
 
-    /// Reads a JWK Set (RFC 7517 §5) into keys.
-    static func keys(json: UnsafeRawBufferPointer) throws(JOSEError) -> [JWSKey] {
+    /// Reads a JWK Set (RFC 7517 §5) into keys. `algorithm`, if given, is the algorithm of
+    /// every entry: entries without `alg` get it, entries with another `alg` are refused.
+    ///
+    /// Refused as ambiguous: two different keys under one `kid`, and two entries without a
+    /// `kid` for one algorithm (a token without `kid` could not choose; with one, it would
+    /// have to carry the RFC 7638 thumbprint these keys are given).
+    static func keys(json: UnsafeRawBufferPointer, algorithm: JWSAlgorithm? = nil) throws(JOSEError) -> [JWSKey] {
         guard json.count <= maxDocumentBytes else { throw .tooLarge("JWK set") }
         var members = [JSONMember]()
         try JSONScanner.scanObject(json, maxDepth: 4, members: &members)
@@ -39,10 +67,33 @@ enum JWK {
             }), keysMember.kind == .array
         else { throw .invalidKey("JWK set without a keys array") }
         var out = [JWSKey]()
+        var kidless = JWSAlgorithmSet()
         try JSONScanner.forEachElement(p, Int(keysMember.valueStart), Int(keysMember.valueEnd)) {
             (kind, s, e, _) throws(JOSEError) in
-            guard kind == .object else { throw .invalidKey("JWK set entry is not an object") }
-            out.append(try key(json: UnsafeRawBufferPointer(start: p + s, count: e - s), algorithm: nil, kid: nil))
+            let index = out.count
+            guard kind == .object else { throw .invalidKey("JWK set entry \(index) is not an object") }
+            let (k, hadKid): (JWSKey, Bool)
+            do throws(JOSEError) {
+                (k, hadKid) = try entry(
+                    json: UnsafeRawBufferPointer(start: p + s, count: e - s),
+                    algorithm: algorithm,
+                    kid: nil
+                )
+            } catch {
+                guard case .invalidKey(let reason) = error else { throw error }
+                throw .invalidKey("JWK set entry \(index): \(reason)")
+            }
+            if !hadKid {
+                guard !kidless.contains(k.algorithm) else {
+                    throw .invalidKey("JWK set entry \(index): a second key without kid for \(k.algorithm): ambiguous")
+                }
+                kidless.insert(k.algorithm)
+            }
+            if let other = out.first(where: { $0.kid == k.kid }), !other.isSameKey(as: k) {
+                throw .invalidKey(
+                    "JWK set entry \(index): two different keys have kid \(JSONWriter.quoted(k.kid)): ambiguous")
+            }
+            out.append(k)
         }
         return out
     }
@@ -202,10 +253,14 @@ enum JWK {
 extension JWSKey {
     /// A key from one JWK (RFC 7517 §4) in JSON: `kty` RSA, EC (P-256/384/521), OKP (Ed25519)
     /// or oct (HMAC). Private members (`d`, ...) make a signing key. `use`, if present, must be
-    /// `sig`; `alg`, if present, must agree with `algorithm`.
+    /// `sig`; `alg`, if present, must agree with `algorithm`; `key_ops`, if present, must be
+    /// distinct registered operations (RFC 7517 §4.3) that include `verify` (and `sign` for a
+    /// private key) and nothing but `sign` and `verify`.
     ///
     /// - Parameters:
-    ///   - algorithm: overrides a missing `alg` (defaults as for ``pem(_:algorithm:kid:)``; HS256 for oct).
+    ///   - algorithm: overrides a missing `alg`. Without either the key gets exactly one
+    ///     algorithm by type: RS256 for RSA, ES256/ES384/ES512 by curve, EdDSA for Ed25519,
+    ///     HS256 for oct (never a family: RFC 8725 §3.1).
     ///   - kid: overrides the JWK's `kid`; without either, the RFC 7638 thumbprint (oct keys need one).
     public static func jwk(
         _ json: [UInt8],
@@ -215,8 +270,15 @@ extension JWSKey {
         try json.withBytes { (b) throws(JOSEError) in try JWK.key(json: b, algorithm: algorithm, kid: kid) }
     }
 
-    /// All keys of a JWK Set (RFC 7517 §5) in JSON.
-    public static func jwks(_ json: [UInt8]) throws(JOSEError) -> [JWSKey] {
-        try json.withBytes { (b) throws(JOSEError) in try JWK.keys(json: b) }
+    /// All keys of a JWK Set (RFC 7517 §5) in JSON, each checked as ``jwk(_:algorithm:kid:)``
+    /// checks one.
+    ///
+    /// - Parameter algorithm: the algorithm of every entry (entries without `alg` get it,
+    ///   entries with another are refused); without it, an entry without `alg` gets the
+    ///   default of its key type.
+    /// - Throws: ``JOSEError/invalidKey(_:)`` naming the entry (index and `kid`) for any bad
+    ///   entry, two different keys under one `kid`, or two entries without `kid` for one algorithm.
+    public static func jwks(_ json: [UInt8], algorithm: JWSAlgorithm? = nil) throws(JOSEError) -> [JWSKey] {
+        try json.withBytes { (b) throws(JOSEError) in try JWK.keys(json: b, algorithm: algorithm) }
     }
 }

@@ -1,8 +1,10 @@
-/// One signing or verification key: a `kid`, the algorithm it signs with, and its material.
+/// One signing or verification key: a `kid`, the one algorithm it is used with, and its material.
 ///
-/// A key verifies only algorithms of its own family (RFC 8725 §3.1–3.2): an HMAC key only
-/// HS* whose hash is no longer than its secret, an RSA key (≥ 2048 bits) RS* and PS*, an EC
-/// key only the ES algorithm of its curve (RFC 7518 §3.4), an Ed25519 key only EdDSA.
+/// One key, one algorithm (RFC 8725 §3.1): a key signs and verifies exactly its
+/// ``algorithm``, never another member of its family. An RSA key for PS512 refuses RS256,
+/// an HS256 key with a 64-byte secret refuses HS512. At load the algorithm must fit the
+/// material: HS* no longer than the secret, RS*/PS* for RSA (≥ 2048 bits), the ES algorithm
+/// of an EC key's curve (RFC 7518 §3.4), EdDSA for Ed25519.
 ///
 /// A value type over immutable, thread-safe storage: share it freely between threads.
 public struct JWSKey: Sendable {
@@ -37,7 +39,7 @@ public struct JWSKey: Sendable {
             hmacKey = nil
             evpKey = k
         }
-        guard accepts(algorithm) else { throw .keyAlgorithmMismatch }
+        guard fits(algorithm) else { throw .keyAlgorithmMismatch }
     }
 
     /// The key family (RFC 7518 §6.1 `kty`).
@@ -63,11 +65,14 @@ public struct JWSKey: Sendable {
         return nil
     }
 
-    /// Whether this key may sign or verify with `a`.
-    public func accepts(_ a: JWSAlgorithm) -> Bool {
+    /// Whether this key may sign or verify with `a`: only its own ``algorithm`` (RFC 8725 §3.1).
+    public func accepts(_ a: JWSAlgorithm) -> Bool { a == algorithm }
+
+    /// Whether the material can serve `a` at all (family, curve, secret length): the load-time check.
+    private func fits(_ a: JWSAlgorithm) -> Bool {
         switch material {
         case .hmac(let k): return a.family == .hmac && k.secretLength >= a.hashLength
-        case .asymmetric(let k): return k.shape.accepts(a)
+        case .asymmetric(let k): return k.shape.canServe(a)
         }
     }
 
@@ -131,7 +136,7 @@ public struct JWSKey: Sendable {
             case .ed25519: alg = .edDSA
             }
         }
-        guard k.shape.accepts(alg) else { throw .keyAlgorithmMismatch }
+        guard k.shape.canServe(alg) else { throw .keyAlgorithmMismatch }
         let id = kid ?? JWK.thumbprint(k)
         return try JWSKey(kid: id, algorithm: alg, material: .asymmetric(k))
     }

@@ -12,14 +12,24 @@ public struct JWSKeySet: Sendable {
     /// The key new tokens are signed with.
     public let signingKey: JWSKey?
 
-    /// - Throws: ``JOSEError/invalidKey(_:)`` for two different keys with one `kid`, or a
-    ///   signing key without its private half.
+    /// - Throws: ``JOSEError/invalidKey(_:)`` for two different keys with one `kid` (a token
+    ///   naming it would be ambiguous), one key's material under two algorithms (RFC 8725
+    ///   §3.1: one key, one algorithm), or a signing key without its private half. The same
+    ///   key (material, `kid` and algorithm) given twice is kept once.
     public init(verificationKeys: [JWSKey], signingKey: JWSKey? = nil) throws(JOSEError) {
         var all = [JWSKey]()
         for k in verificationKeys + (signingKey.map { [$0] } ?? []) {
             if let existing = all.first(where: { $0.kid == k.kid }) {
-                guard existing.isSameKey(as: k) else { throw .invalidKey("duplicate kid") }
+                guard existing.isSameKey(as: k) else {
+                    throw .invalidKey("two different keys have kid \(JSONWriter.quoted(k.kid)): ambiguous")
+                }
                 continue
+            }
+            if let other = all.first(where: { $0.algorithm != k.algorithm && $0.hasSameMaterial(as: k) }) {
+                throw .invalidKey(
+                    "keys \(JSONWriter.quoted(other.kid)) and \(JSONWriter.quoted(k.kid)) are one key for "
+                        + "\(other.algorithm) and \(k.algorithm): a key is used with one algorithm only"
+                )
             }
             all.append(k)
         }
@@ -30,8 +40,8 @@ public struct JWSKeySet: Sendable {
 
     /// The key for a token with `kid` and `alg` (RFC 8725 §3.1–3.2).
     ///
-    /// With a `kid`: that key, which must accept `alg`. Without: the one key that accepts
-    /// `alg`; none or several is an error.
+    /// With a `kid`: that key, whose one algorithm must be `alg`. Without: the one key whose
+    /// algorithm is `alg`; none or several is an error.
     /// - Throws: ``JOSEError/unknownKey`` or ``JOSEError/keyAlgorithmMismatch``.
     public func key(kid: String?, algorithm: JWSAlgorithm) throws(JOSEError) -> JWSKey {
         if let kid {
@@ -79,6 +89,17 @@ extension JWSKey {
         guard kid == other.kid, algorithm == other.algorithm else { return false }
         switch (material, other.material) {
         case (.hmac(let a), .hmac(let b)): return a === b
+        case (.asymmetric(let a), .asymmetric(let b)): return a === b || a.publicKeyDER() == b.publicKeyDER()
+        default: return false
+        }
+    }
+
+    /// Whether both keys hold the same material, whatever their `kid` and algorithm: the
+    /// same public key, or HMAC secrets with the same fingerprint.
+    func hasSameMaterial(as other: JWSKey) -> Bool {
+        switch (material, other.material) {
+        case (.hmac(let a), .hmac(let b)):
+            return a === b || ConstantTime.equals(a.fingerprint, b.fingerprint)
         case (.asymmetric(let a), .asymmetric(let b)): return a === b || a.publicKeyDER() == b.publicKeyDER()
         default: return false
         }

@@ -1,4 +1,5 @@
-/// The shape of an asymmetric key: what it can verify (RFC 7518 §3.3–3.5, RFC 8037 §3.1).
+/// The shape of an asymmetric key: which algorithms its material can serve (RFC 7518
+/// §3.3–3.5, RFC 8037 §3.1). A ``JWSKey`` is bound to exactly one of them.
 enum AsymmetricShape: Sendable, Hashable {
     case rsa(bits: Int)
     case ec(ECCurve)
@@ -12,8 +13,8 @@ enum AsymmetricShape: Sendable, Hashable {
         }
     }
 
-    /// RSA keys serve RS*/PS*; an EC key only the ES algorithm of its curve; Ed25519 only EdDSA.
-    func accepts(_ a: JWSAlgorithm) -> Bool {
+    /// RSA material can serve RS*/PS*; EC only the ES algorithm of its curve; Ed25519 only EdDSA.
+    func canServe(_ a: JWSAlgorithm) -> Bool {
         switch self {
         case .rsa: return a.family == .rsa
         case .ec(let c): return a == c.algorithm

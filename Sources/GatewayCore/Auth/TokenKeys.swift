@@ -100,7 +100,7 @@ struct TokenKeys: Sendable {
             case .jwkFile(let p):
                 return [try JWSKey.jwk(try file(p), algorithm: alg, kid: source.kid)]
             case .jwksFile(let p):
-                let keys = try JWSKey.jwks(try file(p))
+                let keys = try JWSKey.jwks(try file(p), algorithm: alg)
                 if keys.isEmpty { throw KeyLoadFailure(message: "the JWK Set holds no key") }
                 return keys
             case .secretFile(let p):

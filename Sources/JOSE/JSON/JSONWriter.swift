@@ -68,4 +68,12 @@ struct JSONWriter {
         }
         out.append(UInt8(ascii: "\""))
     }
+
+    /// `s` as a JSON string literal, for naming a `kid` in an error without letting control
+    /// characters into a log line.
+    static func quoted(_ s: String) -> String {
+        var out: [UInt8] = []
+        appendString(s, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
 }

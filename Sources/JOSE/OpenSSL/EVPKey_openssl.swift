@@ -25,6 +25,10 @@ final class EVPKey: @unchecked Sendable {
             let bits = Int(EVP_PKEY_get_bits(pkey))
             guard bits >= 2048 else { throw .invalidKey("RSA keys must have at least 2048 bits") }
             guard bits <= 16384 else { throw .invalidKey("RSA key too large") }
+            try RSAPublicKeyCheck.check(
+                modulus: EVPKey.bnParam(pkey, OSSL_PKEY_PARAM_RSA_N),
+                exponent: EVPKey.bnParam(pkey, OSSL_PKEY_PARAM_RSA_E)
+            )
             shape = .rsa(bits: bits)
         case EVP_PKEY_EC:
             var name = [CChar](repeating: 0, count: 64)
@@ -62,7 +66,7 @@ final class EVPKey: @unchecked Sendable {
         }
         var t = [OpaquePointer?](repeating: nil, count: JWSAlgorithm.allCases.count)
         var built = true
-        for a in JWSAlgorithm.allCases where shape.accepts(a) {
+        for a in JWSAlgorithm.allCases where shape.canServe(a) {
             t[Int(a.rawValue)] = EVPKey.makeContext(pkey, a, sign: false)
             if t[Int(a.rawValue)] == nil { built = false }
         }
@@ -179,7 +183,7 @@ final class EVPKey: @unchecked Sendable {
     /// Signs `input` with `a`; the result is DER for ECDSA.
     func sign(_ a: JWSAlgorithm, input: UnsafeRawBufferPointer) throws(JOSEError) -> [UInt8] {
         guard isPrivate else { throw .invalidKey("not a private key") }
-        guard shape.accepts(a) else { throw .keyAlgorithmMismatch }
+        guard shape.canServe(a) else { throw .keyAlgorithmMismatch }
         guard let ctx = EVPKey.makeContext(pkey, a, sign: true) else {
             ERR_clear_error()
             throw .cryptoFailure("EVP_DigestSignInit")
@@ -328,7 +332,9 @@ final class EVPKey: @unchecked Sendable {
         return out
     }
 
-    private func bnParam(_ name: String, pad: Int? = nil) -> [UInt8] {
+    private func bnParam(_ name: String, pad: Int? = nil) -> [UInt8] { EVPKey.bnParam(pkey, name, pad: pad) }
+
+    private static func bnParam(_ pkey: OpaquePointer, _ name: String, pad: Int? = nil) -> [UInt8] {
         var bn: OpaquePointer?
         guard EVP_PKEY_get_bn_param(pkey, name, &bn) == 1, let bn else {
             ERR_clear_error()

@@ -94,6 +94,19 @@ final class HMACKey: @unchecked Sendable {
         return outLength
     }
 
+    /// A tag over a fixed label: equal for equal secrets, and reveals nothing of the secret.
+    /// Used only at load, to find one secret configured for two algorithms.
+    var fingerprint: [UInt8] {
+        let label: StaticString = "JWSKey material fingerprint"
+        return [UInt8](unsafeUninitializedCapacity: 64) { buf, n in
+            n = authenticate(
+                .sha256,
+                UnsafeRawBufferPointer(start: label.utf8Start, count: label.utf8CodeUnitCount),
+                into: buf.baseAddress!
+            )
+        }
+    }
+
     /// Recomputes the tag and compares it in constant time with `tag` (whose length must be the full output).
     func verify(_ hash: HashFunction, tag: UnsafeRawBufferPointer, input: UnsafeRawBufferPointer) -> Bool {
         guard tag.count == hash.outputLength else { return false }
