@@ -24,7 +24,9 @@ final class GatewayRuntime: Sendable {
         self.auth = auth
         self.localRoutes = localRoutes
         self.cors = config.cors.map(CORSPolicy.init(settings:))
-        self.routes = RouteTable(config.routes, identityHeaders: config.identityHeaders.allNames)
+        self.routes = RouteTable(
+            config.routes, identityHeaders: config.identityHeaders.allNames,
+            gatewayCookies: [config.auth.refreshCookie].compactMap { $0 })
         self.httpLimits = HTTPLimits(
             maxRequestLine: config.limits.maxRequestLine, maxHeaderBytes: config.limits.maxHeaderBytes,
             maxHeaderCount: config.limits.maxHeaderCount)

@@ -18,6 +18,8 @@ public enum HTTPParseError: Error, Equatable, Sendable {
     case missingHost
     case duplicateHost
     case invalidHost
+    /// A host name longer than `HostCanonicalizer.maxNameLength`: refused, never truncated.
+    case hostTooLong
     case invalidContentLength
     case conflictingContentLength
     case contentLengthWithTransferEncoding
@@ -65,6 +67,7 @@ public enum HTTPParseError: Error, Equatable, Sendable {
         case .missingHost: return "missing Host header"
         case .duplicateHost: return "more than one Host header"
         case .invalidHost: return "invalid Host header"
+        case .hostTooLong: return "host name too long"
         case .invalidContentLength: return "invalid Content-Length"
         case .conflictingContentLength: return "conflicting Content-Length values"
         case .contentLengthWithTransferEncoding: return "both Content-Length and Transfer-Encoding"

@@ -15,6 +15,12 @@ public struct RequestHead: Sendable {
     /// The authority of an absolute-form target, which overrides `Host` (RFC 9112 §3.2.2).
     public internal(set) var targetAuthorityStart: Int32 = -1
     public internal(set) var targetAuthorityEnd: Int32 = -1
+    /// The addressed host in canonical form (`HostCanonicalizer`: lower case, no trailing
+    /// dot, IPv6 in brackets), from the absolute-form target if there is one, else from
+    /// `Host`; empty when neither was sent. Routing and forwarding both read this.
+    public internal(set) var canonicalHost: [UInt8] = []
+    /// The port that came with the host, or -1.
+    public internal(set) var hostPort: Int32 = -1
     public internal(set) var fields: [HeaderField] = []
     /// Index into `fields` of the single `Host` field, or -1.
     public internal(set) var hostIndex: Int32 = -1
@@ -40,6 +46,8 @@ public struct RequestHead: Sendable {
         bytes.removeAll(keepingCapacity: true)
         fields.removeAll(keepingCapacity: true)
         connectionOptions.removeAll(keepingCapacity: true)
+        canonicalHost.removeAll(keepingCapacity: true)
+        hostPort = -1
         method = .get
         version = .http11
         pathStart = 0
@@ -73,7 +81,20 @@ public struct RequestHead: Sendable {
     public var path: String { string(pathStart, pathEnd) }
     public var query: String? { hasQuery ? string(queryStart, queryEnd) : nil }
 
-    /// The host the client addressed, from an absolute-form target or the `Host` field.
+    /// Whether the client named a host (absolute-form target or `Host`).
+    public var hasHost: Bool { targetAuthorityStart >= 0 || hostIndex >= 0 }
+
+    /// Appends the canonical host and, if one was sent, `:port` (what `Host` and
+    /// `X-Forwarded-Host` carry upstream).
+    public func appendCanonicalAuthority(to out: inout [UInt8]) {
+        out.append(contentsOf: canonicalHost)
+        if hostPort >= 0 {
+            out.append(UInt8(ascii: ":"))
+            HeadWriter.appendDecimal(Int64(hostPort), to: &out)
+        }
+    }
+
+    /// The host the client addressed as sent, from an absolute-form target or the `Host` field.
     public var host: String? {
         if targetAuthorityStart >= 0 { return string(targetAuthorityStart, targetAuthorityEnd) }
         guard hostIndex >= 0 else { return nil }

@@ -45,7 +45,15 @@ public enum RequestHeadParser {
             case .host:
                 hosts += 1
                 if hosts > 1 { throw .duplicateHost }
-                try validateHost(b, vs, ve, table: table)
+                if head.targetAuthorityStart >= 0 {
+                    // The target's authority wins (RFC 9112 §3.2.2), but Host must still be
+                    // valid: canonicalise it past the end, then drop those bytes again.
+                    let mark = head.canonicalHost.count
+                    _ = try HostCanonicalizer.canonicalize(b, vs, ve, into: &head.canonicalHost)
+                    head.canonicalHost.removeSubrange(mark...)
+                } else {
+                    head.hostPort = try HostCanonicalizer.canonicalize(b, vs, ve, into: &head.canonicalHost)
+                }
                 head.hostIndex = Int32(fields.count)
             case .contentLength:
                 try forEachListElement(b, vs, ve) { (s, e) throws(HTTPParseError) in
@@ -180,7 +188,7 @@ public enum RequestHeadParser {
             let authorityStart = i
             while i < e, b[i] != UInt8(ascii: "/"), b[i] != UInt8(ascii: "?") { i += 1 }
             guard i > authorityStart else { throw .invalidTarget }
-            try validateHost(b, authorityStart, i, table: CharacterClass.table)
+            head.hostPort = try HostCanonicalizer.canonicalize(b, authorityStart, i, into: &head.canonicalHost)
             head.targetAuthorityStart = Int32(authorityStart)
             head.targetAuthorityEnd = Int32(i)
             pathStart = i
@@ -197,49 +205,6 @@ public enum RequestHeadParser {
         } else {
             head.queryStart = Int32(e)
             head.queryEnd = Int32(e)
-        }
-    }
-
-    /// `uri-host [ ":" port ]` (RFC 9110 §7.2): reg-name or IPv4 characters, or a bracketed
-    /// IPv6 literal, and a decimal port.
-    static func validateHost(
-        _ b: UnsafeRawBufferPointer, _ s: Int, _ e: Int,
-        table: UnsafePointer<UInt8>
-    ) throws(HTTPParseError) {
-        guard e > s else { throw .invalidHost }
-        var i = s
-        if b[i] == UInt8(ascii: "[") {
-            i += 1
-            while i < e, b[i] != UInt8(ascii: "]") {
-                let c = b[i]
-                guard table[Int(c)] & CharacterClass.hex != 0 || c == UInt8(ascii: ":") || c == UInt8(ascii: ".")
-                else { throw .invalidHost }
-                i += 1
-            }
-            guard i < e, i > s + 1 else { throw .invalidHost }
-            i += 1
-        } else {
-            while i < e, b[i] != UInt8(ascii: ":") {
-                let c = b[i]
-                guard
-                    table[Int(c)] & CharacterClass.unreserved != 0 || c == UInt8(ascii: "%")
-                        || c == UInt8(ascii: "!") || c == UInt8(ascii: "$") || c == UInt8(ascii: "&")
-                        || c == UInt8(ascii: "'") || c == UInt8(ascii: "(") || c == UInt8(ascii: ")")
-                        || c == UInt8(ascii: "*") || c == UInt8(ascii: "+") || c == UInt8(ascii: ",")
-                        || c == UInt8(ascii: "=")
-                else { throw .invalidHost }
-                i += 1
-            }
-            guard i > s else { throw .invalidHost }
-        }
-        if i < e {
-            guard b[i] == UInt8(ascii: ":") else { throw .invalidHost }
-            i += 1
-            guard e - i <= 5 else { throw .invalidHost }
-            while i < e {
-                guard b[i] >= 0x30, b[i] <= 0x39 else { throw .invalidHost }
-                i += 1
-            }
         }
     }
 

@@ -55,7 +55,8 @@ extension GatewayConfig {
         let tokens = readTokens(&r, base: baseDirectory)
         let auth = readAuth(&r, base: baseDirectory)
         let log = readLog(&r)
-        let routes = readRoutes(&r, limits: limits)
+        let allowUnderscores = r.bool("allow_underscores_in_headers", default: false)
+        let routes = readRoutes(&r, limits: limits, allowUnderscores: allowUnderscores)
         r.finish()
 
         if routes.isEmpty && !issues.issues.contains(where: { $0.path.hasPrefix("routes") }) {
@@ -68,14 +69,15 @@ extension GatewayConfig {
             issues.add("tokens", "is required when an authenticator is configured")
         }
         var names = Set<String>()
-        let identityNames = Set(identity.allNames.map { $0.lowercased() })
+        // Compared as upstreams read them: `_` and `-` are one character to CGI-style servers.
+        let identityNames = Set(identity.allNames.map(HeaderNameSet.fold))
         for (i, route) in routes.enumerated() {
             if !names.insert(route.name).inserted && route.name != route.path {
                 issues.add(
                     "routes[\(i)].name",
                     "\(JSONWriter.quoted(route.name)) is used by another route (names label metrics and logs)")
             }
-            for (name, _) in route.setRequestHeaders where identityNames.contains(name.lowercased()) {
+            for (name, _) in route.setRequestHeaders where identityNames.contains(HeaderNameSet.fold(name)) {
                 issues.add(
                     "routes[\(i)].request_headers.set", "\(name) is an identity header: only the gateway sets it")
             }
@@ -144,7 +146,10 @@ extension GatewayConfig {
             }
         }
         let lowered = h.allNames.map { $0.lowercased() }
-        if Set(lowered).count != lowered.count { r.issues.add(r.path, "header names must all differ") }
+        if Set(h.allNames.map(HeaderNameSet.fold)).count != lowered.count {
+            r.issues.add(
+                r.path, "header names must all differ, also with _ read as - (as CGI-style upstreams read them)")
+        }
         for n in lowered
         where ["authorization", "host", "cookie", "content-length", "transfer-encoding", "connection"].contains(n) {
             r.issues.add(r.path, "\(n) cannot be an identity header")
@@ -342,7 +347,9 @@ extension GatewayConfig {
         return l
     }
 
-    private static func readRoutes(_ root: inout ConfigReader, limits: Limits) -> [RouteConfig] {
+    private static func readRoutes(_ root: inout ConfigReader, limits: Limits, allowUnderscores: Bool)
+        -> [RouteConfig]
+    {
         guard let v = root.raw("routes") else { return [] }
         guard case .array(let items) = v else {
             root.issues.add("routes", "must be an array")
@@ -360,11 +367,14 @@ extension GatewayConfig {
             for m in methods where m.isEmpty || m.utf8.contains(where: { !(($0 >= 0x41 && $0 <= 0x5A)) }) {
                 r.issues.add(r.child("methods"), "\(JSONWriter.quoted(m)) must be an upper-case method name")
             }
-            var host = r.string("host")?.lowercased()
-            if let h = host {
-                if h.contains(":") || h.isEmpty || h.contains("/") {
-                    r.issues.add(r.child("host"), "must be a host name without port, optionally starting with *.")
-                    host = nil
+            var host: String?
+            if let h = r.string("host") {
+                host = canonicalRouteHost(h)
+                if host == nil {
+                    r.issues.add(
+                        r.child("host"),
+                        "\(JSONWriter.quoted(h)) must be a valid host name or IP literal without port, optionally starting with *."
+                    )
                 }
             }
             var upstreams: [UpstreamURL] = []
@@ -417,9 +427,22 @@ extension GatewayConfig {
                 maxBodyBytes: Int64(r.int("max_body_bytes", default: Int(limits.maxBodyBytes), range: 0...(1 << 40))),
                 upstreamTimeout: r.duration("timeout", default: limits.upstreamResponseTimeout, range: 10...86_400_000),
                 setRequestHeaders: [], removeRequestHeaders: [], setResponseHeaders: [], removeResponseHeaders: [])
+            route.allowUnderscoresInHeaders = r.bool("allow_underscores_in_headers", default: allowUnderscores)
             if var h = r.object("request_headers") {
                 route.setRequestHeaders = h.stringMap("set")
                 route.removeRequestHeaders = h.strings("remove") ?? []
+                route.forwardRequestHeaders = h.strings("forward") ?? []
+                let overrides = Set(ReservedRequestHeaders.overrides.map(HeaderNameSet.fold))
+                for name in route.forwardRequestHeaders where !overrides.contains(HeaderNameSet.fold(name)) {
+                    h.issues.add(
+                        h.child("forward"),
+                        "\(JSONWriter.quoted(name)) is not dropped by default; forward lists only \(ReservedRequestHeaders.overrides.joined(separator: ", "))"
+                    )
+                }
+                let setNames = route.setRequestHeaders.map { HeaderNameSet.fold($0.0) }
+                if Set(setNames).count != setNames.count {
+                    h.issues.add(h.child("set"), "header names must all differ, also with _ read as -")
+                }
                 h.finish()
             }
             if var h = r.object("response_headers") {
@@ -508,6 +531,15 @@ extension GatewayConfig {
 
 struct URLProblem: Error {
     var message: String
+}
+
+/// A route's `host` in the form requests are matched in (`HostCanonicalizer`), keeping a
+/// leading `*.`; nil if it is not a valid host or carries a port.
+func canonicalRouteHost(_ text: String) -> String? {
+    let wildcard = text.hasPrefix("*.")
+    let name = wildcard ? String(text.dropFirst(2)) : text
+    guard let c = try? HostCanonicalizer.canonicalize(name), c.port < 0 else { return nil }
+    return wildcard ? "*." + c.host : c.host
 }
 
 /// RFC 9110 token characters only.

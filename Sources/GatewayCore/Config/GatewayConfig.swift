@@ -58,7 +58,8 @@ public struct RouteConfig: Sendable, Equatable {
     public var path: String
     /// Empty means any method.
     public var methods: [String]
-    /// Lower-case host without port; `*.example.com` matches one or more labels. Nil: any.
+    /// Canonical host (`HostCanonicalizer`) without port; `*.example.com` matches one or more
+    /// labels. Nil: any.
     public var host: String?
     public var upstreams: [UpstreamURL]
     public var auth: AuthMode
@@ -75,6 +76,10 @@ public struct RouteConfig: Sendable, Equatable {
     public var upstreamTimeout: Int64
     public var setRequestHeaders: [(String, String)]
     public var removeRequestHeaders: [String]
+    /// URL/method override headers (`ReservedRequestHeaders.overrides`) this route forwards.
+    public var forwardRequestHeaders: [String] = []
+    /// Forward request headers whose names hold `_` (never identity, removed or set names).
+    public var allowUnderscoresInHeaders = false
     public var setResponseHeaders: [(String, String)]
     public var removeResponseHeaders: [String]
 
@@ -85,7 +90,8 @@ public struct RouteConfig: Sendable, Equatable {
             && a.websocket == b.websocket && a.preserveHost == b.preserveHost && a.maxBodyBytes == b.maxBodyBytes
             && a.upstreamTimeout == b.upstreamTimeout
             && a.setRequestHeaders.map { "\($0.0):\($0.1)" } == b.setRequestHeaders.map { "\($0.0):\($0.1)" }
-            && a.removeRequestHeaders == b.removeRequestHeaders
+            && a.removeRequestHeaders == b.removeRequestHeaders && a.forwardRequestHeaders == b.forwardRequestHeaders
+            && a.allowUnderscoresInHeaders == b.allowUnderscoresInHeaders
             && a.setResponseHeaders.map { "\($0.0):\($0.1)" } == b.setResponseHeaders.map { "\($0.0):\($0.1)" }
             && a.removeResponseHeaders == b.removeResponseHeaders
     }

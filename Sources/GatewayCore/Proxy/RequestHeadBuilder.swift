@@ -3,15 +3,19 @@ import HTTP1
 /// Writes the head the upstream receives (SPEC §3 "Forwarded requests"):
 /// - the normalised, checked path (never the raw one), prefix-stripped if the route says so;
 /// - no hop-by-hop fields (RFC 9110 §7.6.1), including those named in `Connection`;
-/// - no incoming identity headers, in any case and any number, on every route;
+/// - no incoming identity headers, in any case, any number and any `_`/`-` spelling, on
+///   every route; no header names with `_` unless the route allows them;
+/// - no URL/method override headers unless the route forwards them;
+/// - none of the gateway's own cookies in `Cookie`;
+/// - `Host` (when preserved) and `X-Forwarded-Host` as the canonical host the route was
+///   matched on, with the client's port if it sent one;
 /// - `X-Forwarded-For` appended, `-Proto`, `-Host` and `X-Request-Id` set;
 /// - framing re-declared by the gateway (Content-Length, or chunked as re-encoded).
 struct RequestHeadBuilder {
     let head: RequestHead
     let route: Route
     let target: UpstreamURL
-    /// Names removed from the request: identity headers plus the route's `remove` list
-    /// and the names it sets itself.
+    /// Names removed from the request (`Route.droppedRequestHeaders`).
     let dropped: HeaderNameSet
     let clientAddress: String
     let requestID: [UInt8]
@@ -32,9 +36,8 @@ struct RequestHeadBuilder {
                 out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[Int(head.queryStart)..<Int(head.queryEnd)]))
             }
             HeadWriter.append(" HTTP/1.1\r\nHost: ", to: &out)
-            let clientHost = originalHost.map { UnsafeRawBufferPointer(rebasing: b[$0]) }
-            if route.config.preserveHost, let clientHost {
-                out.append(contentsOf: clientHost)
+            if route.config.preserveHost && head.hasHost {
+                head.appendCanonicalAuthority(to: &out)
             } else {
                 out.append(contentsOf: target.authority.utf8)
             }
@@ -56,7 +59,12 @@ struct RequestHeadBuilder {
                     if !route.config.forwardAuthorization { continue }
                 default:
                     if dropped.contains(b, ns, ne) { continue }
+                    if !route.config.allowUnderscoresInHeaders && nameHasUnderscore(b, ns, ne) { continue }
                     if rangesContainName(head.connectionOptions, b, ns, ne) { continue }
+                    if f.known == .cookie && !route.gatewayCookies.isEmpty {
+                        writeCookie(b, f, into: &out)
+                        continue
+                    }
                 }
                 out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[ns..<ne]))
                 HeadWriter.append(": ", to: &out)
@@ -70,9 +78,9 @@ struct RequestHeadBuilder {
             }
             out.append(contentsOf: clientAddress.utf8)
             HeadWriter.append("\r\nX-Forwarded-Proto: http\r\n", to: &out)
-            if let clientHost {
+            if head.hasHost {
                 HeadWriter.append("X-Forwarded-Host: ", to: &out)
-                out.append(contentsOf: clientHost)
+                head.appendCanonicalAuthority(to: &out)
                 HeadWriter.append("\r\n", to: &out)
             }
             HeadWriter.append("X-Request-Id: ", to: &out)
@@ -101,10 +109,22 @@ struct RequestHeadBuilder {
         HeadWriter.append("\r\n", to: &out)
     }
 
-    private var originalHost: Range<Int>? {
-        if head.targetAuthorityStart >= 0 { return Int(head.targetAuthorityStart)..<Int(head.targetAuthorityEnd) }
-        guard head.hostIndex >= 0 else { return nil }
-        let f = head.fields[Int(head.hostIndex)]
-        return Int(f.valueStart)..<Int(f.valueEnd)
+    /// One `Cookie` field without the gateway's cookies; copied as it is when it holds none
+    /// of them, left out when nothing else is left.
+    private func writeCookie(_ b: UnsafeRawBufferPointer, _ f: HeaderField, into out: inout [UInt8]) {
+        let vs = Int(f.valueStart)
+        let ve = Int(f.valueEnd)
+        let mark = out.count
+        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[Int(f.nameStart)..<Int(f.nameEnd)]))
+        HeadWriter.append(": ", to: &out)
+        if CookieFilter.containsAny(b, vs, ve, names: route.gatewayCookies) {
+            guard CookieFilter.appendKept(b, vs, ve, removing: route.gatewayCookies, to: &out) else {
+                out.removeSubrange(mark...)
+                return
+            }
+        } else {
+            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[vs..<ve]))
+        }
+        HeadWriter.append("\r\n", to: &out)
     }
 }

@@ -10,16 +10,24 @@ public final class Route: Sendable {
     /// Exact host, or (with `wildcard`) the suffix `.example.com` of `*.example.com`.
     let host: [UInt8]?
     let wildcard: Bool
-    /// Request headers never forwarded on this route: identity names (SPEC §3), the
-    /// route's removals, and the names it sets itself.
+    /// Request headers never forwarded on this route (`_` read as `-`): identity names
+    /// (SPEC §3), the route's removals, the names it sets itself, the URL/method override
+    /// headers it does not forward, and (when underscores are allowed) the `_` spellings of
+    /// the names the gateway manages.
     let droppedRequestHeaders: HeaderNameSet
     let removedResponseHeaders: HeaderNameSet
+    /// Names of the gateway's own cookies, removed from every forwarded `Cookie`.
+    let gatewayCookies: [[UInt8]]
 
-    init(config: RouteConfig, index: Int, identityHeaders: [String]) {
+    init(config: RouteConfig, index: Int, identityHeaders: [String], gatewayCookies: [String] = []) {
         self.config = config
         self.index = index
+        let forwarded = Set(config.forwardRequestHeaders.map(HeaderNameSet.fold))
+        let overrides = ReservedRequestHeaders.overrides.filter { !forwarded.contains(HeaderNameSet.fold($0)) }
+        let managed = config.allowUnderscoresInHeaders ? ReservedRequestHeaders.managed : []
         self.droppedRequestHeaders = HeaderNameSet(
-            identityHeaders + config.removeRequestHeaders + config.setRequestHeaders.map(\.0))
+            identityHeaders + config.removeRequestHeaders + config.setRequestHeaders.map(\.0) + overrides + managed)
+        self.gatewayCookies = gatewayCookies.map { Array($0.utf8) }
         self.removedResponseHeaders = HeaderNameSet(
             config.removeResponseHeaders + config.setResponseHeaders.map(\.0))
         self.prefix = Array(config.path.utf8)
@@ -47,7 +55,7 @@ public final class Route: Sendable {
         return n == 1 || path.count == n || path[n] == UInt8(ascii: "/")
     }
 
-    /// `host` is lower-case, without port.
+    /// `requestHost` is canonical (`HostCanonicalizer`), as the configured host is.
     func matchesHost(_ requestHost: UnsafeRawBufferPointer) -> Bool {
         guard let host else { return true }
         if wildcard {
@@ -94,9 +102,10 @@ public enum RouteMatch {
 public final class RouteTable: Sendable {
     public let routes: [Route]
 
-    public init(_ configs: [RouteConfig], identityHeaders: [String]) {
+    public init(_ configs: [RouteConfig], identityHeaders: [String], gatewayCookies: [String] = []) {
         let routes = configs.enumerated().map {
-            Route(config: $0.element, index: $0.offset, identityHeaders: identityHeaders)
+            Route(
+                config: $0.element, index: $0.offset, identityHeaders: identityHeaders, gatewayCookies: gatewayCookies)
         }
         self.routes = routes.sorted { a, b in
             if a.prefix.count != b.prefix.count { return a.prefix.count > b.prefix.count }
@@ -107,7 +116,7 @@ public final class RouteTable: Sendable {
         }
     }
 
-    /// `path` is normalised; `host` lower-case without port (empty if none).
+    /// `path` is normalised; `host` canonical without port (empty if none).
     public func match(path: UnsafeRawBufferPointer, host: UnsafeRawBufferPointer, method: HTTPMethod) -> RouteMatch {
         var allow: [String] = []
         // The longest matching prefix owns the path: if none of its routes allows the method,

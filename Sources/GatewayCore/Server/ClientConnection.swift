@@ -257,8 +257,12 @@ final class ClientConnection: Selectable {
             startLocal(handler)
             return
         }
+        // The parser already canonicalised (and validated) the host: routing sees exactly
+        // what the upstream will be told.
         let match = worker.pathScratch.withUnsafeBytes { path in
-            withRequestHost { host in runtime.routes.match(path: path, host: host, method: head.method) }
+            head.canonicalHost.withUnsafeBytes { host in
+                runtime.routes.match(path: path, host: host, method: head.method)
+            }
         }
         switch match {
         case .notFound:
@@ -280,46 +284,6 @@ final class ClientConnection: Selectable {
             case .deny(let response):
                 sendLocal(response)
             }
-        }
-    }
-
-    /// The host the request addressed, lower-case, without port; empty when absent.
-    private func withRequestHost<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
-        var s: Int32 = 0
-        var e: Int32 = 0
-        if head.targetAuthorityStart >= 0 {
-            s = head.targetAuthorityStart
-            e = head.targetAuthorityEnd
-        } else if head.hostIndex >= 0 {
-            let f = head.fields[Int(head.hostIndex)]
-            s = f.valueStart
-            e = f.valueEnd
-        }
-        var host:
-            (
-                UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-                UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-                UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-                UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64
-            ) =
-                (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        return withUnsafeMutableBytes(of: &host) { out in
-            var n = 0
-            head.bytes.withUnsafeBytes { b in
-                var i = Int(s)
-                let end = Int(e)
-                // Bracketed IPv6: keep through "]"; otherwise stop at ":".
-                let bracketed = i < end && b[i] == UInt8(ascii: "[")
-                while i < end, n < out.count {
-                    let c = b[i]
-                    if !bracketed && c == UInt8(ascii: ":") { break }
-                    out[n] = (c >= 0x41 && c <= 0x5A) ? c | 0x20 : c
-                    n += 1
-                    if bracketed && c == UInt8(ascii: "]") { break }
-                    i += 1
-                }
-            }
-            return body(UnsafeRawBufferPointer(rebasing: out[..<n]))
         }
     }
 
