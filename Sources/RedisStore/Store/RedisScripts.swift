@@ -226,26 +226,40 @@ enum RedisScripts {
         """#
     )
 
-    /// Failed logins: one counter per key in a fixed window that starts at the key's first
-    /// failure (INCR, then PEXPIRE when the counter is new) and ends when Redis expires it.
-    /// `ARGV = mode, then name, limit, window per key`; mode `count` counts a failure first.
-    /// Returns the longest remaining window (PTTL) of the keys at or over their limit, or 0.
+    /// Login guesses: one counter per key in a fixed window that starts at the key's first
+    /// guess (INCR, then PEXPIRE when the counter is new) and ends when Redis expires it.
+    /// `ARGV = mode, then name, limit, window per key`. Modes:
+    /// - `peek`: the longest remaining window (PTTL) of the keys at or over their limit, or 0.
+    /// - `reserve`: the same check, and when it answers 0, one INCR of every key in the same
+    ///   script, so no other call can slip between the check and the count (all or nothing).
+    /// - `release`: one DECR of every key that still counts (the TTL is kept); returns 0.
     static let throttle = RedisScript(
         #"""
-        local count = ARGV[1] == 'count'
+        local mode = ARGV[1]
+        if mode == 'release' then
+          for i = 2, #ARGV, 3 do
+            local key = ARGV[i]
+            if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
+          end
+          return 0
+        end
         local wait = 0
         for i = 2, #ARGV, 3 do
           local key, limit, window = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
-          local n
-          if count then
-            n = redis.call('INCR', key)
-            if n == 1 or redis.call('PTTL', key) < 0 then redis.call('PEXPIRE', key, window) end
-          else
-            n = tonumber(redis.call('GET', key) or '0')
-          end
-          if n >= limit then
+          if tonumber(redis.call('GET', key) or '0') >= limit then
             local left = redis.call('PTTL', key)
+            if left < 0 then
+              redis.call('PEXPIRE', key, window)
+              left = tonumber(window)
+            end
             if left > wait then wait = left end
+          end
+        end
+        if mode == 'reserve' and wait == 0 then
+          for i = 2, #ARGV, 3 do
+            local key, window = ARGV[i], ARGV[i + 2]
+            local n = redis.call('INCR', key)
+            if n == 1 or redis.call('PTTL', key) < 0 then redis.call('PEXPIRE', key, window) end
           end
         end
         return wait
