@@ -207,6 +207,15 @@ final class AuthFlows: Sendable {
 
     // MARK: Logout
 
+    /// An access token may start "logout everywhere" until `access_ttl` after its expiry: long
+    /// enough for a client whose token just expired (in cookie mode it holds no refresh
+    /// token), but an old token found in a log or a cache cannot end every session of its
+    /// subject. Past that, the refresh token is required.
+    func mayLogOutEverywhere(_ access: Claims, now: Int64) -> Bool {
+        guard let exp = access.exp, exp.isFinite else { return false }
+        return Double(now) <= exp * 1000 + Double(tokens.accessTTL)
+    }
+
     /// Revokes the family of the presented token, or every family of the subject (`all`).
     func logout(
         access: Claims?, refresh: RefreshToken?, all: Bool,
@@ -227,12 +236,20 @@ final class AuthFlows: Sendable {
             }
         }
         if all {
-            if let subject = access?.sub {
+            if let access, let subject = access.sub, mayLogOutEverywhere(access, now: now) {
                 store.revokeSubject(subject, revocationTTL: ttl, now: now) { finish($0) }
                 return
             }
             guard let refresh else {
-                completion(.failure(.invalidRequest("No token to log out")))
+                if access?.sub != nil {
+                    completion(
+                        .failure(
+                            .staleAccessToken(
+                                "The access token expired too long ago to log out everywhere: present the refresh token"
+                            )))
+                } else {
+                    completion(.failure(.invalidRequest("No token to log out")))
+                }
                 return
             }
             // Only the family knows its subject: a last rotation proves the token is live and
