@@ -126,24 +126,36 @@ struct MemoryLoginThrottleTests {
         return box.withLock { $0 }
     }
 
-    @Test("limit, Retry-After, reset and window expiry")
+    private func done(_ body: (@escaping @Sendable (Result<Void, TokenStoreError>) -> Void) -> Void) {
+        body { _ in }
+    }
+
+    @Test("reservations: limit, Retry-After, release, reset and window expiry")
     func throttle() {
         let t = MemoryLoginThrottle()
         let user = ThrottleKey(name: "u:alice", limit: 3, window: 10_000)
         let address = ThrottleKey(name: "a:10.0.0.1", limit: 5, window: 10_000)
         #expect(result { t.retryAfter([user, address], now: 0, completion: $0) } == 0)
-        #expect(result { t.recordFailure([user, address], now: 0, completion: $0) } == 0)
-        #expect(result { t.recordFailure([user, address], now: 1_000, completion: $0) } == 0)
-        #expect(result { t.recordFailure([user, address], now: 2_000, completion: $0) } == 8_000)
+        #expect(result { t.reserve([user, address], now: 0, completion: $0) } == 0)
+        #expect(result { t.reserve([user, address], now: 1_000, completion: $0) } == 0)
+        #expect(result { t.reserve([user, address], now: 2_000, completion: $0) } == 0)
+        // The user's budget is spent: refused, and the refusal counts nothing (all or nothing).
+        #expect(result { t.reserve([user, address], now: 3_000, completion: $0) } == 7_000)
         #expect(result { t.retryAfter([user, address], now: 4_000, completion: $0) } == 6_000)
         #expect(result { t.retryAfter([address], now: 4_000, completion: $0) } == 0)
-        // The window ends 10 s after the first failure.
+        #expect(result { t.reserve([address], now: 4_000, completion: $0) } == 0)
+        #expect(result { t.reserve([address], now: 4_000, completion: $0) } == 0)
+        #expect(result { t.reserve([address], now: 4_000, completion: $0) } == 6_000)
+        // A released slot can be taken again.
+        done { t.release([address], now: 4_000, completion: $0) }
+        #expect(result { t.reserve([address], now: 4_000, completion: $0) } == 0)
+        // The window ends 10 s after the first guess.
         #expect(result { t.retryAfter([user], now: 10_000, completion: $0) } == 0)
-        #expect(result { t.recordFailure([user], now: 10_000, completion: $0) } == 0)
-        for k in 0..<2 { _ = result { t.recordFailure([user], now: 10_001 + Int64(k), completion: $0) } }
-        #expect(result { t.retryAfter([user], now: 11_000, completion: $0) } == 9_000)
+        for k in 0..<3 { #expect(result { t.reserve([user], now: 10_000 + Int64(k), completion: $0) } == 0) }
+        #expect(result { t.reserve([user], now: 11_000, completion: $0) } == 9_000)
         t.reset(user) { _ in }
         #expect(result { t.retryAfter([user], now: 11_000, completion: $0) } == 0)
+        #expect(result { t.reserve([user], now: 11_000, completion: $0) } == 0)
     }
 
     @Test("bounded: past capacity, expired windows go first")
@@ -152,12 +164,35 @@ struct MemoryLoginThrottleTests {
         let a = ThrottleKey(name: "a", limit: 1, window: 1_000)
         let b = ThrottleKey(name: "b", limit: 1, window: 1_000)
         let c = ThrottleKey(name: "c", limit: 1, window: 1_000)
-        #expect(result { t.recordFailure([a], now: 0, completion: $0) } == 1_000)
-        #expect(result { t.recordFailure([b], now: 500, completion: $0) } == 1_000)
+        #expect(result { t.reserve([a], now: 0, completion: $0) } == 0)
+        #expect(result { t.reserve([a], now: 0, completion: $0) } == 1_000)
+        #expect(result { t.reserve([b], now: 500, completion: $0) } == 0)
         // Table full, nothing expired: c is not tracked.
-        #expect(result { t.recordFailure([c], now: 600, completion: $0) } == 0)
+        #expect(result { t.reserve([c], now: 600, completion: $0) } == 0)
+        #expect(result { t.retryAfter([c], now: 600, completion: $0) } == 0)
         // a's window is over: room for c.
-        #expect(result { t.recordFailure([c], now: 1_200, completion: $0) } == 1_000)
+        #expect(result { t.reserve([c], now: 1_200, completion: $0) } == 0)
+        #expect(result { t.retryAfter([c], now: 1_200, completion: $0) } == 1_000)
         #expect(result { t.retryAfter([b], now: 1_200, completion: $0) } == 300)
+    }
+
+    /// Threads racing on one key: exactly `limit` reservations succeed, however they interleave
+    /// (a check and a count in two steps lets several pass the check before any is counted).
+    @Test("concurrent reservations never exceed the limit", arguments: [1, 5, 17])
+    func concurrent(limit: Int) {
+        for round in 0..<20 {
+            let t = MemoryLoginThrottle()
+            let user = ThrottleKey(name: "u:carol", limit: limit, window: 60_000)
+            let address = ThrottleKey(name: "a:10.0.0.\(round)", limit: limit + 1, window: 60_000)
+            let granted = Mutex(0)
+            DispatchQueue.concurrentPerform(iterations: 64) { _ in
+                t.reserve([user, address], now: 1_000) { r in
+                    if case .success(0) = r { granted.withLock { $0 += 1 } }
+                }
+            }
+            #expect(granted.withLock { $0 } == limit)
+            // Refused reservations counted nothing against the address.
+            #expect(result { t.reserve([address], now: 1_000, completion: $0) } == 0)
+        }
     }
 }

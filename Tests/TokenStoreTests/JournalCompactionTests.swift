@@ -33,6 +33,30 @@ struct JournalCompactionTests {
         }
     }
 
+    /// The used tokens a family remembers for reuse detection survive a snapshot and a replay.
+    @Test func usedTokensSurviveSnapshotAndReplay() async throws {
+        let fx = JournalFixture()
+        defer { fx.cleanup() }
+        var store = try fx.open()
+        var gen = TestFamily()
+        try await store.create(gen.newFamily(now: t0)).get()
+        var used: [TestFamily] = []
+        for k in 0..<6 {
+            if k == 3 { #expect(await store.compactAndWait()) }
+            let r = gen.rotation(now: t0 + Int64(k) * minute)
+            _ = try await store.rotateNow(r)
+            used.append(gen)
+            gen = gen.rotated(by: r)
+        }
+        store.close()
+        store = try fx.open()
+        defer { store.close() }
+        #expect(
+            try await store.rotateNow(used[1].rotation(presenting: randomDigest(), now: t0 + 9 * minute))
+                == .rejected(.unknown))
+        #expect(try await store.rotateNow(used[1].rotation(now: t0 + 10 * minute)).isRevocation)
+    }
+
     @Test func compactionDropsDeadFamiliesAndLapsedRevocations() async throws {
         let fx = JournalFixture()
         defer { fx.cleanup() }

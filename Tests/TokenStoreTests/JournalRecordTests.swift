@@ -30,6 +30,7 @@ struct JournalRecordTests {
                 currentHash: randomDigest(),
                 currentJti: "j2",
                 previous: PreviousToken(hash: randomDigest(), jti: "j1", rotatedAt: t0, graceBlob: [9]),
+                olderHashes: (0..<Family.maxOlderHashes).map { _ in randomDigest() },
                 generation: 7,
                 expiresAt: t0 + refreshTTL,
                 revokedAt: t0 + 5,

@@ -13,7 +13,11 @@ struct JournalRecoveryTests {
         let fx = JournalFixture()
         defer { fx.cleanup() }
         var store = try fx.open(fsync: true)
-        let (fams, now) = try await workload(store)
+        var (fams, now) = try await workload(store)
+        let used = fams[1]
+        let r = used.rotation(now: now)
+        _ = try await store.rotateNow(r)
+        fams[1] = used.rotated(by: r)
         let before = await store.image(at: now)
         #expect(before.families.count == 4)
         store.close()
@@ -21,8 +25,12 @@ struct JournalRecoveryTests {
         store = try fx.open()
         defer { store.close() }
         #expect(await store.image(at: now) == before)
-        // Behaviour survives too: a token rotated away from before the restart is reuse.
-        #expect(try await store.rotateNow(fams[1].rotation(presenting: randomDigest(), now: now + 1)).isRevocation)
+        // Behaviour survives too: a made-up secret is unknown, and a token rotated away from
+        // before the restart is reuse.
+        #expect(
+            try await store.rotateNow(fams[1].rotation(presenting: randomDigest(), now: now + 1)) == .rejected(.unknown)
+        )
+        #expect(try await store.rotateNow(used.rotation(now: now + 11_000)).isRevocation)
         #expect(try await store.rotateNow(fams[0].rotation(now: now + 1)) == .rejected(.revoked))
         guard case .rotated = try await store.rotateNow(fams[2].rotation(now: now + 1)) else {
             Issue.record("current token lost across a restart")

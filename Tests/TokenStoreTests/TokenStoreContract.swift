@@ -76,6 +76,64 @@ struct TokenStoreContract {
         }
     }
 
+    /// A secret never issued under a known lookup id is not proof of theft: it is unknown,
+    /// and the family (whose lookup id is not a secret a thief needs) is left alone.
+    @Test(arguments: StoreFactory.all)
+    func madeUpSecretIsUnknownAndRevokesNothing(_ factory: StoreFactory) async throws {
+        try await factory.with { store in
+            let fam = TestFamily()
+            try await store.create(fam.newFamily(now: t0)).get()
+            #expect(try await store.rotateNow(fam.rotation(presenting: randomDigest(), now: t0)) == .rejected(.unknown))
+            let r1 = fam.rotation(now: t0 + minute)
+            guard case .rotated = try await store.rotateNow(r1) else {
+                Issue.record("the real token no longer rotates")
+                return
+            }
+            let gen1 = fam.rotated(by: r1)
+            // With a previous token on record, after the grace period, and with a binding.
+            for (now, bound) in [(t0 + minute + 1, nil), (t0 + 5 * minute, gen1.bound)] {
+                let forged = gen1.rotation(presenting: randomDigest(), bound: bound, now: now)
+                #expect(try await store.rotateNow(forged) == .rejected(.unknown))
+            }
+            #expect(try await store.revocations(now: t0 + 5 * minute).isEmpty)
+            guard case .rotated = try await store.rotateNow(gen1.rotation(now: t0 + 6 * minute)) else {
+                Issue.record("the real token was revoked by a made-up one")
+                return
+            }
+        }
+    }
+
+    /// Reuse is detected for each of the last 8 tokens a family rotated away from (the
+    /// previous one and `Family.maxOlderHashes` older ones); an older one is only unknown.
+    @Test(arguments: StoreFactory.all, [1, 2, 5, 8, 9])
+    func reuseOfAnyRememberedGenerationRevokes(_ factory: StoreFactory, age: Int) async throws {
+        try await factory.with { store in
+            var gen = TestFamily()
+            try await store.create(gen.newFamily(now: t0)).get()
+            var used: [TestFamily] = []
+            for k in 0..<age {
+                let r = gen.rotation(now: t0 + Int64(k) * minute)
+                guard case .rotated = try await store.rotateNow(r) else {
+                    Issue.record("rotation \(k) refused")
+                    return
+                }
+                used.append(gen)
+                gen = gen.rotated(by: r)
+            }
+            let now = t0 + Int64(age + 1) * minute
+            let outcome = try await store.rotateNow(used[0].rotation(now: now))
+            if age <= 1 + Family.maxOlderHashes {
+                #expect(
+                    outcome == .reuseDetected(Revocation(target: .family(sid: gen.sid), expiresAt: now + revocationTTL))
+                )
+                #expect(try await store.rotateNow(gen.rotation(now: now + 1)) == .rejected(.revoked))
+            } else {
+                #expect(outcome == .rejected(.unknown))
+                #expect(try await store.revocations(now: now).isEmpty)
+            }
+        }
+    }
+
     @Test(arguments: StoreFactory.all)
     func graceReplayWithoutBinding(_ factory: StoreFactory) async throws {
         try await factory.with { store in
@@ -100,7 +158,11 @@ struct TokenStoreContract {
             // No second branch: the second tab's own new hash was not recorded; the winner's
             // token is still current, and a third presentation replays again.
             #expect(try await store.rotateNow(second.withNow(t0 + minute + 5_000)) == expected)
-            #expect(try await store.rotateNow(fam.rotated(by: second).rotation(now: t0 + minute + 6_000)).isRevocation)
+            // The second tab's hash was never issued: unknown, not reuse (nothing is revoked).
+            #expect(
+                try await store.rotateNow(fam.rotated(by: second).rotation(now: t0 + minute + 6_000))
+                    == .rejected(.unknown))
+            #expect(try await store.revocations(now: t0 + minute + 6_000).isEmpty)
         }
     }
 

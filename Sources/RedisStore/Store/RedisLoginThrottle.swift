@@ -2,16 +2,16 @@ import TokenStore
 
 /// Failed-login counters in Redis, so that limits hold across replicas.
 ///
-/// Fixed windows like `MemoryLoginThrottle`: a key's window opens at its first failure
-/// and lasts `window` ms; each failure in it counts; at `limit` failures the key must wait
+/// Fixed windows like `MemoryLoginThrottle`: a key's window opens at its first guess
+/// and lasts `window` ms; each reserved guess in it counts; at `limit` the key must wait
 /// until the window closes. Here the window is a Redis key (`<prefix>t:<name>`) made by
 /// `INCR` and given its `PEXPIRE` at the first failure, and the wait is its `PTTL`: time
 /// is Redis's clock, shared by every replica, so the `now` arguments are not used. Each
-/// call is one atomic script round trip.
+/// call is one atomic script round trip: `reserve` checks and counts in the same script.
 ///
 /// ```swift
 /// let throttle = RedisLoginThrottle(sharing: store)
-/// throttle.recordFailure([user, address], now: now) { result in … }
+/// throttle.reserve([user, address], now: now) { result in … }
 /// ```
 public final class RedisLoginThrottle: LoginThrottle {
     private let client: RedisClient?
@@ -45,12 +45,20 @@ public final class RedisLoginThrottle: LoginThrottle {
         run("peek", keys, completion)
     }
 
-    public func recordFailure(
+    public func reserve(
         _ keys: [ThrottleKey],
         now: Int64,
         completion: @escaping @Sendable (Result<Int64, TokenStoreError>) -> Void
     ) {
-        run("count", keys, completion)
+        run("reserve", keys, completion)
+    }
+
+    public func release(
+        _ keys: [ThrottleKey],
+        now: Int64,
+        completion: @escaping @Sendable (Result<Void, TokenStoreError>) -> Void
+    ) {
+        run("release", keys) { completion($0.map { _ in () }) }
     }
 
     public func reset(_ key: ThrottleKey, completion: @escaping @Sendable (Result<Void, TokenStoreError>) -> Void) {

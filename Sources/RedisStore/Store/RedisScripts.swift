@@ -7,7 +7,8 @@
 ///
 /// - `<p>clock`: the store clock, a high-water mark of every `now` seen; decisions use
 ///   `max(now, clock)` so store time never goes backwards, even across replicas.
-/// - `<p>f:<sid>`: hash of one family: `sub claims lk cur jti exp gen prev pjti pat blob rat rexp`.
+/// - `<p>f:<sid>`: hash of one family: `sub claims lk cur jti exp gen prev pjti pat blob rat rexp old`
+///   (`old`: the hashes of up to 7 tokens used before `prev`, 32 raw bytes each, newest first).
 /// - `<p>l:<hex lookup key>`: the sid holding a lookup key.
 /// - `<p>s:<subject>`: set of the subject's sids (stale members are removed when met).
 /// - `<p>rev`: sorted set of revocations in force, `f:<sid>` / `t:<jti>` scored by expiry.
@@ -48,12 +49,25 @@ enum RedisScripts {
 
         local function load(sid)
           local v = redis.call('HMGET', P .. 'f:' .. sid,
-            'sub', 'claims', 'lk', 'cur', 'jti', 'exp', 'prev', 'pjti', 'pat', 'blob', 'rat', 'rexp')
+            'sub', 'claims', 'lk', 'cur', 'jti', 'exp', 'prev', 'pjti', 'pat', 'blob', 'rat', 'rexp', 'old')
           if not v[1] then return nil end
           return { sid = sid, sub = v[1], claims = v[2] or '', lk = v[3] or '', cur = v[4] or '',
             jti = v[5] or '', exp = tonumber(v[6] or '0'), prev = v[7] or '', pjti = v[8] or '',
             pat = tonumber(v[9] or '0'), blob = v[10] or '', revoked = (v[11] or '') ~= '',
-            rexp = tonumber(v[12] or '0') }
+            rexp = tonumber(v[12] or '0'), old = v[13] or '' }
+        end
+
+        -- Family.maxOlderHashes hashes of 32 bytes, newest first, in one string.
+        local OLDER = 7 * 32
+
+        -- True if `h` is a token of the family already rotated away from (its previous
+        -- token, or an older one still remembered): reuse, as opposed to a made-up secret.
+        local function wasUsed(f, h)
+          local found = f.prev ~= '' and h == f.prev
+          for i = 1, #f.old, 32 do
+            if string.sub(f.old, i, i + 31) == h then found = true end
+          end
+          return found
         end
 
         local function byLookup(lk)
@@ -152,8 +166,10 @@ enum RedisScripts {
             if hasBound and bjti ~= f.jti then return { 'mismatch', f.sid, revoke(f, t, revTTL) } end
             local exp = t + refreshTTL
             if grace <= 0 then blob = '' end
+            local old = f.old
+            if f.prev ~= '' then old = string.sub(f.prev .. old, 1, OLDER) end
             redis.call('HSET', P .. 'f:' .. f.sid, 'prev', f.cur, 'pjti', f.jti, 'pat', S(t), 'blob', blob,
-              'cur', newHash, 'jti', newJti, 'exp', S(exp))
+              'cur', newHash, 'jti', newJti, 'exp', S(exp), 'old', old)
             redis.call('HINCRBY', P .. 'f:' .. f.sid, 'gen', 1)
             keep(f.sid, f.sub, f.lk, exp, t)
             return { 'rotated', f.sid, f.sub, f.claims, exp }
@@ -162,7 +178,8 @@ enum RedisScripts {
             if hasBound and bjti ~= f.pjti then return { 'mismatch', f.sid, revoke(f, t, revTTL) } end
             return { 'grace', f.sid, f.sub, f.claims, f.exp, f.blob, f.jti }
           end
-          return { 'reuse', f.sid, revoke(f, t, revTTL) }
+          if wasUsed(f, presented) then return { 'reuse', f.sid, revoke(f, t, revTTL) } end
+          return { 'rejected', 'unknown' }
 
         elseif op == 'revokeSid' then
           local sid, ttl = ARGV[5], tonumber(ARGV[6])
@@ -226,26 +243,40 @@ enum RedisScripts {
         """#
     )
 
-    /// Failed logins: one counter per key in a fixed window that starts at the key's first
-    /// failure (INCR, then PEXPIRE when the counter is new) and ends when Redis expires it.
-    /// `ARGV = mode, then name, limit, window per key`; mode `count` counts a failure first.
-    /// Returns the longest remaining window (PTTL) of the keys at or over their limit, or 0.
+    /// Login guesses: one counter per key in a fixed window that starts at the key's first
+    /// guess (INCR, then PEXPIRE when the counter is new) and ends when Redis expires it.
+    /// `ARGV = mode, then name, limit, window per key`. Modes:
+    /// - `peek`: the longest remaining window (PTTL) of the keys at or over their limit, or 0.
+    /// - `reserve`: the same check, and when it answers 0, one INCR of every key in the same
+    ///   script, so no other call can slip between the check and the count (all or nothing).
+    /// - `release`: one DECR of every key that still counts (the TTL is kept); returns 0.
     static let throttle = RedisScript(
         #"""
-        local count = ARGV[1] == 'count'
+        local mode = ARGV[1]
+        if mode == 'release' then
+          for i = 2, #ARGV, 3 do
+            local key = ARGV[i]
+            if tonumber(redis.call('GET', key) or '0') > 0 then redis.call('DECR', key) end
+          end
+          return 0
+        end
         local wait = 0
         for i = 2, #ARGV, 3 do
           local key, limit, window = ARGV[i], tonumber(ARGV[i + 1]), ARGV[i + 2]
-          local n
-          if count then
-            n = redis.call('INCR', key)
-            if n == 1 or redis.call('PTTL', key) < 0 then redis.call('PEXPIRE', key, window) end
-          else
-            n = tonumber(redis.call('GET', key) or '0')
-          end
-          if n >= limit then
+          if tonumber(redis.call('GET', key) or '0') >= limit then
             local left = redis.call('PTTL', key)
+            if left < 0 then
+              redis.call('PEXPIRE', key, window)
+              left = tonumber(window)
+            end
             if left > wait then wait = left end
+          end
+        end
+        if mode == 'reserve' and wait == 0 then
+          for i = 2, #ARGV, 3 do
+            local key, window = ARGV[i], ARGV[i + 2]
+            local n = redis.call('INCR', key)
+            if n == 1 or redis.call('PTTL', key) < 0 then redis.call('PEXPIRE', key, window) end
           end
         end
         return wait

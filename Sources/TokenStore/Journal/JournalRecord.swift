@@ -169,6 +169,11 @@ enum JournalRecord: Sendable, Equatable {
         } else {
             w.u8(0)
         }
+        // Appended last: a family record of an older snapshot simply ends before it.
+        if !f.olderHashes.isEmpty {
+            w.u8(UInt8(f.olderHashes.count))
+            for h in f.olderHashes { w.digest(h) }
+        }
     }
 
     private static func readFamily(_ r: inout ByteReader) throws -> Family {
@@ -186,6 +191,12 @@ enum JournalRecord: Sendable, Equatable {
             revokedAt = try r.i64()
             revocationExpiresAt = try r.i64()
         }
+        var olderHashes: [Digest32] = []
+        if r.remaining > 0 {
+            let count = Int(try r.u8())
+            guard count <= Family.maxOlderHashes else { throw ByteReader.Failure.invalidValue("\(count) older hashes") }
+            for _ in 0..<count { olderHashes.append(try r.digest()) }
+        }
         return Family(
             sid: sid,
             subject: subject,
@@ -194,6 +205,7 @@ enum JournalRecord: Sendable, Equatable {
             currentHash: currentHash,
             currentJti: currentJti,
             previous: previous,
+            olderHashes: olderHashes,
             generation: generation,
             expiresAt: expiresAt,
             revokedAt: revokedAt,

@@ -48,8 +48,14 @@ extension TokenState {
             }
             return .answer(.success(.graceReplay(f.snapshot, graceBlob: p.graceBlob, accessJti: f.currentJti)))
         }
-        // An older token, or the previous one after the grace period: stolen and replayed.
-        return revoke(f.sid, at: t, ttl: r.revocationTTL) { .reuseDetected($0) }
+        // A token really issued and already used (the previous one after the grace period,
+        // or an older one still remembered): stolen and replayed.
+        if f.wasUsed(r.presentedHash) {
+            return revoke(f.sid, at: t, ttl: r.revocationTTL) { .reuseDetected($0) }
+        }
+        // A secret never issued under this lookup id (made up, or older than what is
+        // remembered): not valid, and no proof of theft, so the session is left alone.
+        return .answer(.success(.rejected(.unknown)))
     }
 
     mutating func revokeFamily(sid: String, revocationTTL: Int64, now: Int64) -> Step<Revocation?> {

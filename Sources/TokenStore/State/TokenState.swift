@@ -49,6 +49,10 @@ struct TokenState: Sendable {
             )
         case let .rotated(sid, refreshHash, accessJti, graceBlob, at, expiresAt):
             guard var f = families[sid] else { return }
+            if let p = f.previous {
+                f.olderHashes.insert(p.hash, at: 0)
+                if f.olderHashes.count > Family.maxOlderHashes { f.olderHashes.removeLast() }
+            }
             f.previous = PreviousToken(hash: f.currentHash, jti: f.currentJti, rotatedAt: at, graceBlob: graceBlob)
             f.currentHash = refreshHash
             f.currentJti = accessJti

@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 import Testing
 import TokenStore
 
@@ -10,12 +11,18 @@ struct RedisLoginThrottleTests {
         try await withCheckedContinuation { c in body { c.resume(returning: $0) } }.get()
     }
 
-    func fail(_ t: any LoginThrottle, _ keys: [ThrottleKey]) async throws -> Int64 {
-        try await call { t.recordFailure(keys, now: RedisOptions.wallClock(), completion: $0) }
+    func reserve(_ t: any LoginThrottle, _ keys: [ThrottleKey]) async throws -> Int64 {
+        try await call { t.reserve(keys, now: RedisOptions.wallClock(), completion: $0) }
     }
 
     func peek(_ t: any LoginThrottle, _ keys: [ThrottleKey]) async throws -> Int64 {
         try await call { t.retryAfter(keys, now: RedisOptions.wallClock(), completion: $0) }
+    }
+
+    func release(_ t: any LoginThrottle, _ keys: [ThrottleKey]) async throws {
+        try await withCheckedContinuation { c in
+            t.release(keys, now: RedisOptions.wallClock()) { c.resume(returning: $0) }
+        }.get()
     }
 
     func reset(_ t: any LoginThrottle, _ key: ThrottleKey) async throws {
@@ -34,16 +41,49 @@ struct RedisLoginThrottleTests {
         let address = ThrottleKey(name: "a:10.0.0.1", limit: 5, window: 2_000)
         for t in throttles {
             #expect(try await peek(t, [user, address]) == 0)
-            #expect(try await fail(t, [user, address]) == 0)
-            #expect(try await fail(t, [user, address]) == 0)
-            let wait = try await fail(t, [user, address])
+            for _ in 0..<3 { #expect(try await reserve(t, [user, address]) == 0) }
+            let wait = try await reserve(t, [user, address])
             #expect(wait > 1_000 && wait <= 2_000)
             let later = try await peek(t, [user, address])
             #expect(later > 0 && later <= wait)
+            // The refused reservation counted nothing: the address has two slots left.
             #expect(try await peek(t, [address]) == 0)
+            #expect(try await reserve(t, [address]) == 0)
+            #expect(try await reserve(t, [address]) == 0)
+            #expect(try await reserve(t, [address]) > 0)
+            try await release(t, [address])
+            #expect(try await reserve(t, [address]) == 0)
             try await reset(t, user)
-            #expect(try await peek(t, [user, address]) == 0)
+            #expect(try await peek(t, [user, address]) > 0)
+            #expect(try await peek(t, [user]) == 0)
             #expect(try await peek(t, []) == 0)
+        }
+    }
+
+    /// Many connections racing on one key: exactly `limit` reservations are granted. A GET
+    /// and an INCR in two round trips would let most of them through.
+    @Test func concurrentReservationsNeverExceedTheLimit() async throws {
+        let server = try await RedisServer.start()
+        defer { server.stop() }
+        let throttles = try (0..<4).map { _ in
+            RedisLoginThrottle(options: try RedisOptions(url: server.url, keyPrefix: "race:"))
+        }
+        defer { for t in throttles { t.close() } }
+        let limit = 5
+        for round in 0..<5 {
+            let user = ThrottleKey(name: "u:carol\(round)", limit: limit, window: 60_000)
+            let address = ThrottleKey(name: "a:10.0.0.\(round)", limit: limit + 1, window: 60_000)
+            let granted = try await withThrowingTaskGroup(of: Int64.self) { group in
+                for i in 0..<40 {
+                    let t = throttles[i % throttles.count]
+                    group.addTask { try await reserve(t, [user, address]) }
+                }
+                var n = 0
+                for try await wait in group where wait == 0 { n += 1 }
+                return n
+            }
+            #expect(granted == limit)
+            #expect(try await reserve(throttles[0], [address]) == 0)
         }
     }
 
@@ -54,12 +94,13 @@ struct RedisLoginThrottleTests {
         let b = RedisLoginThrottle(options: try RedisOptions(url: server.url, keyPrefix: "thr:"))
         defer { a.close(); b.close() }
         let key = ThrottleKey(name: "u:bob", limit: 2, window: 1_000)
-        #expect(try await fail(a, [key]) == 0)
-        #expect(try await fail(b, [key]) > 0)
+        #expect(try await reserve(a, [key]) == 0)
+        #expect(try await reserve(b, [key]) == 0)
+        #expect(try await reserve(b, [key]) > 0)
         #expect(try await peek(a, [key]) > 0)
         try await Task.sleep(nanoseconds: 1_200_000_000)
         #expect(try await peek(a, [key]) == 0)
-        #expect(try await fail(b, [key]) == 0)  // a new window
+        #expect(try await reserve(b, [key]) == 0)  // a new window
     }
 
     @Test func unavailableWhenRedisIsDown() async throws {
@@ -68,6 +109,6 @@ struct RedisLoginThrottleTests {
         )
         defer { throttle.close() }
         let key = ThrottleKey(name: "u:x", limit: 1, window: 1_000)
-        await #expect(throws: TokenStoreError.self) { try await fail(throttle, [key]) }
+        await #expect(throws: TokenStoreError.self) { try await reserve(throttle, [key]) }
     }
 }

@@ -62,6 +62,12 @@ struct AuthEndpoints: Sendable {
             return .error(
                 429, "too_many_requests", "Too many failed logins; try again later",
                 headers: Self.noStore + [("Retry-After", "\(max(1, seconds))")])
+        case .staleAccessToken(let d):
+            return .error(
+                401, "invalid_token", d,
+                headers: Self.noStore + [
+                    ("WWW-Authenticate", AuthAnswers.challenge(flows.auth.realm, "invalid_token", d))
+                ])
         case .unavailable(let d):
             return .error(503, "temporarily_unavailable", d, headers: Self.noStore + [("Retry-After", "1")])
         }

@@ -25,19 +25,28 @@ final class AuthFlows: Sendable {
 
     // MARK: Login
 
+    /// Checks a login. The throttle slot of the username and of the client address is
+    /// reserved before the password is hashed, so concurrent guesses cannot all pass the
+    /// check first: a refused reservation is 429 before any hash runs. A wrong password keeps
+    /// its slot (a failure); an undecided one (authenticator unavailable, pool full) gives it
+    /// back; a success clears the username's counter and gives the address's slot back.
+    /// The username is normalised (`Username`) for the throttle and the authenticator alike.
     func login(username: String, password: [UInt8], clientAddress: String, completion: @escaping GrantCompletion) {
         guard let authenticator else {
             completion(.failure(.unavailable("no authenticator is configured")))
             return
         }
+        let name = Username.normalize(username)
+        guard !name.isEmpty else {
+            completion(.failure(.invalidRequest("username and password are required")))
+            return
+        }
         let t = auth.throttle
-        let userKey = ThrottleKey(name: "u:" + username, limit: t.maxFailuresPerUser, window: t.window)
-        let throttleKeys = [
-            userKey, ThrottleKey(name: "a:" + clientAddress, limit: t.maxFailuresPerAddress, window: t.window),
-        ]
+        let userKey = ThrottleKey(name: "u:" + name, limit: t.maxFailuresPerUser, window: t.window)
+        let addressKey = ThrottleKey(name: "a:" + clientAddress, limit: t.maxFailuresPerAddress, window: t.window)
+        let throttleKeys = [userKey, addressKey]
         let services = self.services
-        let now = WallClock.millis()
-        services.throttle.retryAfter(throttleKeys, now: now) { [self] answer in
+        services.throttle.reserve(throttleKeys, now: WallClock.millis()) { [self] answer in
             switch answer {
             case .failure(let e):
                 completion(.failure(.unavailable("\(e)")))
@@ -51,27 +60,26 @@ final class AuthFlows: Sendable {
             }
             let submitted = services.pool.submit { [self] in
                 var secret = password
-                let result = authenticator.authenticate(username: username, password: secret)
+                let result = authenticator.authenticate(username: name, password: secret)
                 ConstantTime.wipe(&secret)
                 switch result {
                 case .rejected:
                     services.counters.count(.login_failed)
-                    services.throttle.recordFailure(throttleKeys, now: WallClock.millis()) { counted in
-                        if case .success(let wait) = counted, wait > 0 {
-                            completion(.failure(.throttled(retryAfter: (wait + 999) / 1000)))
-                        } else {
-                            completion(.failure(.invalidGrant("The username or password is wrong")))
-                        }
-                    }
+                    completion(.failure(.invalidGrant("The username or password is wrong")))
                 case .unavailable(let reason):
+                    services.throttle.release(throttleKeys, now: WallClock.millis()) { _ in }
                     services.logger.warning("authenticator unavailable: \(reason)")
                     completion(.failure(.unavailable("The authenticator is unavailable")))
                 case .success(let identity):
                     services.throttle.reset(userKey) { _ in }
+                    services.throttle.release([addressKey], now: WallClock.millis()) { _ in }
                     startFamily(identity, completion: completion)
                 }
             }
-            if !submitted { completion(.failure(.unavailable("Too many logins in progress"))) }
+            if !submitted {
+                services.throttle.release(throttleKeys, now: WallClock.millis()) { _ in }
+                completion(.failure(.unavailable("Too many logins in progress")))
+            }
         }
     }
 
@@ -199,6 +207,15 @@ final class AuthFlows: Sendable {
 
     // MARK: Logout
 
+    /// An access token may start "logout everywhere" until `access_ttl` after its expiry: long
+    /// enough for a client whose token just expired (in cookie mode it holds no refresh
+    /// token), but an old token found in a log or a cache cannot end every session of its
+    /// subject. Past that, the refresh token is required.
+    func mayLogOutEverywhere(_ access: Claims, now: Int64) -> Bool {
+        guard let exp = access.exp, exp.isFinite else { return false }
+        return Double(now) <= exp * 1000 + Double(tokens.accessTTL)
+    }
+
     /// Revokes the family of the presented token, or every family of the subject (`all`).
     func logout(
         access: Claims?, refresh: RefreshToken?, all: Bool,
@@ -219,12 +236,20 @@ final class AuthFlows: Sendable {
             }
         }
         if all {
-            if let subject = access?.sub {
+            if let access, let subject = access.sub, mayLogOutEverywhere(access, now: now) {
                 store.revokeSubject(subject, revocationTTL: ttl, now: now) { finish($0) }
                 return
             }
             guard let refresh else {
-                completion(.failure(.invalidRequest("No token to log out")))
+                if access?.sub != nil {
+                    completion(
+                        .failure(
+                            .staleAccessToken(
+                                "The access token expired too long ago to log out everywhere: present the refresh token"
+                            )))
+                } else {
+                    completion(.failure(.invalidRequest("No token to log out")))
+                }
                 return
             }
             // Only the family knows its subject: a last rotation proves the token is live and

@@ -35,6 +35,9 @@ enum GrantFailure: Error, Sendable {
     case invalidRequest(String)
     /// Too many failed logins; seconds until the next try.
     case throttled(retryAfter: Int64)
+    /// The access token is genuine but too old for what it was presented for (SPEC §8
+    /// logout everywhere): 401 `invalid_token`.
+    case staleAccessToken(String)
     /// The store or the authenticator cannot answer now.
     case unavailable(String)
 }

@@ -7,6 +7,8 @@ import HTTP1
 /// JSON object of claims (`sub` required; `scope`, `roles` and extra claims optional) is a
 /// success; 401, 403 or 404 mean wrong credentials; anything else, a timeout or a
 /// connection failure means the authenticator is unavailable (503, not counted as a failure).
+/// The username sent is the normalised one (`Username`), the same the throttle counts, so
+/// one budget covers every spelling the service might accept for one account.
 struct UpstreamAuthenticator: Authenticator {
     let url: UpstreamURL
     let path: String

@@ -7,8 +7,10 @@ import JOSE
 ///             "scope": "read write", "roles": ["admin"], "claims": {"email": "a@example.com"}}]}
 /// ```
 ///
-/// Hashes come from `gateway hash-password`. An unknown username costs the same as a known
-/// one: a password is hashed either way.
+/// Hashes come from `gateway hash-password`. Usernames are matched in their normalised form
+/// (`Username.normalize`), so the file is loaded under normalised names and two entries
+/// that normalise alike are a load error. An unknown username costs as much as the slowest
+/// known one (`DecoyScheme`): a password is hashed either way.
 struct UsersFileAuthenticator: Authenticator {
     struct User: Sendable {
         var passwordHash: String
@@ -16,8 +18,8 @@ struct UsersFileAuthenticator: Authenticator {
     }
 
     let users: [String: User]
-    /// A real hash of the file, so an unknown user costs what a known one costs.
-    private let decoyHash: String
+    /// The slowest scheme of the file, so an unknown user costs what the slowest known one costs.
+    let decoy: PasswordHash.Scheme
 
     init(path: String) throws(ConfigError) {
         let where_ = "auth.authenticator.path"
@@ -37,22 +39,29 @@ struct UsersFileAuthenticator: Authenticator {
             throw ConfigError(where_, "\(path): needs {\"users\": [...]}")
         }
         var users: [String: User] = [:]
+        var firstEntry: [String: Int] = [:]
+        var schemes: Set<PasswordHash.Scheme> = []
         var issues: [ConfigError.Issue] = []
         for (i, item) in list.enumerated() {
             let at = "\(path): users[\(i)]"
-            guard case .string(let name)? = item["username"], !name.isEmpty,
-                case .string(let hash)? = item["password_hash"]
+            guard case .string(let written)? = item["username"], case .string(let hash)? = item["password_hash"],
+                case let name = Username.normalize(written), !name.isEmpty
             else {
                 issues.append(.init(path: at, message: "needs a username and a password_hash"))
                 continue
             }
             do {
-                try PasswordHash.validate(hash)
+                schemes.insert(try PasswordHash.scheme(of: hash))
             } catch {
                 issues.append(.init(path: at, message: "\(error)"))
                 continue
             }
-            if users[name] != nil { issues.append(.init(path: at, message: "duplicate username")) }
+            if let first = firstEntry[name] {
+                issues.append(
+                    .init(path: at, message: "duplicate username: \"\(name)\" is also users[\(first)] once normalised"))
+                continue
+            }
+            firstEntry[name] = i
             var scope: String?
             if case .string(let s)? = item["scope"] { scope = s }
             var roles: [String] = []
@@ -62,19 +71,20 @@ struct UsersFileAuthenticator: Authenticator {
             var extra: [(String, JSONValue)] = []
             if case .object(let members)? = item["claims"] { extra = members }
             let subject: String
-            if case .string(let s)? = item["sub"] { subject = s } else { subject = name }
+            if case .string(let s)? = item["sub"] { subject = s } else { subject = written }
             users[name] = User(
                 passwordHash: hash,
                 identity: LoginIdentity(subject: subject, scope: scope, roles: roles, extra: extra))
         }
         guard issues.isEmpty else { throw ConfigError(issues: issues) }
         self.users = users
-        decoyHash = users.values.first?.passwordHash ?? ""
+        decoy = DecoyScheme.slowest(of: schemes)
     }
 
+    /// `username` is already normalised (`AuthFlows.login`).
     func authenticate(username: String, password: [UInt8]) -> AuthenticationResult {
         guard let user = users[username] else {
-            PasswordHash.burnTime(password: password, like: decoyHash)
+            PasswordHash.burnTime(password: password, scheme: decoy)
             return .rejected
         }
         return PasswordHash.verify(password: password, against: user.passwordHash) ? .success(user.identity) : .rejected
