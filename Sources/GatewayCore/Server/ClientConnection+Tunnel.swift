@@ -11,10 +11,9 @@ extension ClientConnection {
             // upstream answered must not be outlived.
             let wallNow = WallClock.millis()
             let closesAt = tunnelClosesAt(grant)
-            if worker.revocations.isRevoked(sid: grant.sid, jti: grant.jti, now: wallNow)
-                || (closesAt ?? .max) <= wallNow
-            {
-                badGatewayAfterRevocation()
+            let revoked = worker.revocations.isRevoked(sid: grant.sid, jti: grant.jti, now: wallNow)
+            if revoked || (closesAt ?? .max) <= wallNow {
+                refuseUpgrade(revoked: revoked)
                 return
             }
             worker.tunnels.add(self, sid: grant.sid, jti: grant.jti, closesAt: closesAt)
@@ -45,14 +44,11 @@ extension ClientConnection {
 
     /// The token that opened the upgrade lost its authority before the switch: the client
     /// is told so, and the upstream connection (already switched) is closed.
-    private func badGatewayAfterRevocation() {
+    private func refuseUpgrade(revoked: Bool) {
         dropUpstream()
-        authFailure = "revoked"
-        if let auth = runtime.auth {
-            sendLocal(AuthAnswers.revoked(realm: auth.realm))
-        } else {
-            sendError(401, "invalid_token", "The token was revoked or expired")
-        }
+        authFailure = revoked ? "revoked" : "expired"
+        let realm = runtime.auth?.realm ?? ""
+        sendLocal(revoked ? AuthAnswers.revoked(realm: realm) : AuthAnswers.invalidToken(realm: realm, .expired))
     }
 
     /// Ends a tunnel whose authority ended (revoked or expired). The bytes are the
