@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 
-from authkit import ENV, login, token_config
+from authkit import ENV, login, refresh, token_config
 from conftest import Gateway, free_port, raw_exchange, status_of
 from test_replicas import Redis, wait_ready
 from upstream import Reader, read_request, websocket_accept
@@ -38,6 +38,7 @@ class Scripted:
         self.requests = []
         self.connections = 0
         self.lock = threading.Lock()
+        self.release = threading.Event()  # lets /switch-later answer
         threading.Thread(target=self._accept, daemon=True).start()
 
     def close(self):
@@ -86,7 +87,9 @@ class Scripted:
             # 101 to a request that asked for no upgrade, then an answer that looks normal.
             conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: foo\r\nConnection: Upgrade\r\n\r\n"
                          b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nafter")
-        elif path == "/switch-any":
+        elif path in ("/switch-any", "/switch-later"):
+            if path == "/switch-later":
+                self.release.wait(5)
             # Switches to whatever it was asked for, with whatever accept value it likes.
             proto = (req.header("upgrade") or "").encode()
             if not proto:
@@ -321,6 +324,52 @@ def test_tunnel_of_another_session_stays_open_after_logout(gateway_factory, scri
         assert r.status_code in (200, 204), r.text
         assert not closed_within(s, 0.5)
         assert echoes(s)
+
+
+def test_tunnels_of_every_session_are_closed_after_logout_everywhere(gateway_factory, scripted, tmp_path):
+    gw = ws_token_gateway(gateway_factory, tmp_path, scripted)
+    mine, other = login(gw).json(), login(gw).json()
+    s, head = open_tunnel(gw.port, headers=b"Authorization: Bearer %s\r\n" % other["access_token"].encode())
+    with s:
+        assert head.startswith(b"HTTP/1.1 101"), head
+        r = requests.post(gw.url + "/auth/logout?all=true",
+                          headers={"Authorization": "Bearer " + mine["access_token"]}, timeout=5)
+        assert r.status_code in (200, 204), r.text
+        assert closed_within(s, 3), "the tunnel of another session outlived logout everywhere"
+
+
+def test_tunnel_is_closed_when_refresh_token_reuse_revokes_its_session(gateway_factory, scripted, tmp_path):
+    gw = ws_token_gateway(gateway_factory, tmp_path, scripted, tokens={"refresh_reuse_grace": "0s"})
+    t = login(gw).json()
+    s, head = open_tunnel(gw.port, headers=b"Authorization: Bearer %s\r\n" % t["access_token"].encode())
+    with s:
+        assert head.startswith(b"HTTP/1.1 101"), head
+        assert refresh(gw, t["refresh_token"]).status_code == 200
+        reuse = refresh(gw, t["refresh_token"])  # reuse: the whole session is revoked
+        assert reuse.status_code == 401 and reuse.json()["error"] == "invalid_grant"
+        assert closed_within(s, 3), "the tunnel outlived the revocation of its session"
+
+
+def test_upgrade_revoked_while_the_upstream_answers_is_refused(gateway_factory, scripted, tmp_path):
+    gw = ws_token_gateway(gateway_factory, tmp_path, scripted)
+    t = login(gw).json()
+    with socket.create_connection(("127.0.0.1", gw.port), timeout=5) as s:
+        s.sendall(ws_request("/switch-later", extra=b"Authorization: Bearer %s\r\n" % t["access_token"].encode()))
+        deadline = time.time() + 5
+        while not scripted.requests and time.time() < deadline:
+            time.sleep(0.02)
+        assert scripted.requests, "the handshake did not reach the upstream"
+        r = requests.post(gw.url + "/auth/logout", headers={"Authorization": "Bearer " + t["access_token"]},
+                          timeout=5)
+        assert r.status_code in (200, 204), r.text
+        scripted.release.set()
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = s.recv(4096)
+            if not chunk:
+                break
+            head += chunk
+        assert status_of(head) == 401, head[:200]
 
 
 def test_tunnel_is_closed_at_token_expiry_plus_leeway(gateway_factory, scripted, tmp_path):
