@@ -416,6 +416,9 @@ extension GatewayConfig {
                 maxBodyBytes: Int64(r.int("max_body_bytes", default: Int(limits.maxBodyBytes), range: 0...(1 << 40))),
                 upstreamTimeout: r.duration("timeout", default: limits.upstreamResponseTimeout, range: 10...86_400_000),
                 setRequestHeaders: [], removeRequestHeaders: [], setResponseHeaders: [], removeResponseHeaders: [])
+            if r.has("websocket_close_at_expiry") && !route.websocket {
+                r.issues.add(r.child("websocket_close_at_expiry"), "applies only to routes with \"websocket\": true")
+            }
             route.websocketCloseAtExpiry = r.bool("websocket_close_at_expiry", default: true)
             if var h = r.object("request_headers") {
                 route.setRequestHeaders = h.stringMap("set")
