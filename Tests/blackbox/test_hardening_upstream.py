@@ -7,6 +7,7 @@ import socket
 import threading
 import time
 
+import jwt
 import pytest
 import requests
 
@@ -372,24 +373,32 @@ def test_upgrade_revoked_while_the_upstream_answers_is_refused(gateway_factory, 
         assert status_of(head) == 401, head[:200]
 
 
+def closes_at(access_token, leeway):
+    """When the gateway should close a tunnel opened with this token (Unix seconds)."""
+    return jwt.decode(access_token, options={"verify_signature": False})["exp"] + leeway
+
+
 def test_tunnel_is_closed_at_token_expiry_plus_leeway(gateway_factory, scripted, tmp_path):
-    gw = ws_token_gateway(gateway_factory, tmp_path, scripted, tokens={"access_ttl": "1s", "leeway": "500ms"})
+    gw = ws_token_gateway(gateway_factory, tmp_path, scripted, tokens={"access_ttl": "1s", "leeway": "2s"})
     t = login(gw).json()
+    due = closes_at(t["access_token"], 2)
     s, head = open_tunnel(gw.port, headers=b"Authorization: Bearer %s\r\n" % t["access_token"].encode())
     with s:
         assert head.startswith(b"HTTP/1.1 101"), head
         assert echoes(s)
-        assert closed_within(s, 4), "the tunnel outlived its token"
+        assert closed_within(s, due - time.time() + 2), "the tunnel outlived its token"
+        assert time.time() >= due - 0.3, "the tunnel was closed before exp + leeway"
 
 
 def test_tunnel_may_outlive_expiry_when_the_route_says_so(gateway_factory, scripted, tmp_path):
-    gw = ws_token_gateway(gateway_factory, tmp_path, scripted, tokens={"access_ttl": "1s", "leeway": "0s"},
+    gw = ws_token_gateway(gateway_factory, tmp_path, scripted, tokens={"access_ttl": "1s", "leeway": "2s"},
                           websocket_close_at_expiry=False)
     t = login(gw).json()
+    due = closes_at(t["access_token"], 2)
     s, head = open_tunnel(gw.port, headers=b"Authorization: Bearer %s\r\n" % t["access_token"].encode())
     with s:
         assert head.startswith(b"HTTP/1.1 101"), head
-        assert not closed_within(s, 2.5)
+        assert not closed_within(s, due - time.time() + 1)
         assert echoes(s)
 
 
