@@ -78,6 +78,15 @@ class Scripted:
         elif path == "/after-204":
             # A 204 head filling one read exactly, then bytes no request asked for.
             conn.sendall(padded_head(b"HTTP/1.1 204 No Content", [], BUFFER) + STRAY)
+        elif path == "/after-304":
+            conn.sendall(padded_head(b"HTTP/1.1 304 Not Modified", [b"ETag: \"v1\""], BUFFER) + STRAY)
+        elif path == "/past-chunked":
+            # Chunked, the last chunk ending one read exactly, then more.
+            head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+            tail = b"\r\n0\r\n\r\n"
+            size = BUFFER - len(head) - len(tail) - len(b"3fc4\r\n")
+            assert size == 0x3FC4
+            conn.sendall(head + b"3fc4\r\n" + b"c" * size + tail + STRAY)
         elif path == "/after-head":
             # A HEAD answer that sends a body anyway.
             conn.sendall(padded_head(b"HTTP/1.1 200 OK", [b"Content-Length: 6"], BUFFER) + STRAY)
@@ -140,6 +149,8 @@ def read_response(s, head_request=False):
         if name.strip().lower() == b"content-length":
             length = int(value)
     status = int(head.split(b" ")[1])
+    if b"\r\ntransfer-encoding: chunked" in head.lower():
+        return status, head, read_chunked(s, body)
     if head_request or status in (204, 304) or 100 <= status < 200:
         length = 0
     while len(body) < length:
@@ -150,10 +161,27 @@ def read_response(s, head_request=False):
     return status, head, body
 
 
+def read_chunked(s, data):
+    """Decodes a chunked body from `data` plus what the socket sends (bounded by its timeout)."""
+    body = b""
+    while True:
+        while b"\r\n" not in data:
+            data += s.recv(65536)
+        line, data = data.split(b"\r\n", 1)
+        size = int(line.split(b";")[0], 16)
+        while len(data) < size + 2:
+            data += s.recv(65536)
+        if size == 0:
+            return body
+        body, data = body + data[:size], data[size + 2:]
+
+
 # Item 9: stray bytes after a complete answer never reach the next client.
 
 @pytest.mark.parametrize("method,path,status", [
     ("GET", "/after-204", 204),
+    ("GET", "/after-304", 304),
+    ("GET", "/past-chunked", 200),
     ("HEAD", "/after-head", 200),
     ("GET", "/past-length", 200),
 ])
@@ -167,6 +195,8 @@ def test_stray_bytes_after_an_answer_never_reach_the_next_client(gateway_factory
             assert got_status == status
             if path == "/past-length":
                 assert body == b"0123456789"  # the answer already sent stays correct
+            if path == "/past-chunked":
+                assert body == b"c" * 0x3FC4
         with socket.create_connection(("127.0.0.1", gw.port), timeout=5) as b:
             b.sendall(b"GET /victim/%d HTTP/1.1\r\nHost: h\r\n\r\n" % i)
             got_status, _, body = read_response(b)
