@@ -53,6 +53,33 @@ public enum Syscall {
         try retrying("writev") { Glibc.writev(fd, iov, count) }
     }
 
+    /// What a socket holds unread, without consuming it (`recv` with MSG_PEEK | MSG_DONTWAIT).
+    public enum Pending: Equatable, Sendable {
+        /// Nothing to read now: the peer sent nothing since the last read.
+        case nothing
+        /// At least one byte is waiting.
+        case bytes
+        /// The peer closed its side.
+        case endOfStream
+        /// The socket is in error (e.g. reset), with this errno.
+        case failed(errno: Int32)
+    }
+
+    /// Looks at `fd` without reading from it or blocking: one `recv` of at most one byte.
+    public static func pending(_ fd: Int32) -> Pending {
+        var byte: UInt8 = 0
+        do {
+            let r = try retrying("recv") { Glibc.recv(fd, &byte, 1, Int32(MSG_PEEK | MSG_DONTWAIT)) }
+            switch r {
+            case .wouldBlock: return .nothing
+            case .processed(0): return .endOfStream
+            case .processed: return .bytes
+            }
+        } catch {
+            return .failed(errno: error.errno)
+        }
+    }
+
     public static func close(_ fd: Int32) {
         // EINTR on close must not be retried on Linux: the descriptor is already gone.
         _ = Glibc.close(fd)

@@ -225,3 +225,63 @@ struct SocketTests {
         }
     }
 }
+
+@Suite("Peeking at unread input")
+struct PendingTests {
+    /// A connected pair of stream sockets, both non-blocking only for the peek itself.
+    private func pair() throws -> (Int32, Int32) {
+        var fds: [Int32] = [0, 0]
+        let r = fds.withUnsafeMutableBufferPointer {
+            socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0, $0.baseAddress!)
+        }
+        try #require(r == 0)
+        return (fds[0], fds[1])
+    }
+
+    @Test("nothing sent: nothing pending, without blocking")
+    func nothing() throws {
+        let (a, b) = try pair()
+        defer {
+            Syscall.close(a)
+            Syscall.close(b)
+        }
+        #expect(Syscall.pending(a) == .nothing)
+    }
+
+    @Test("bytes sent are seen and left in place")
+    func bytesStay() throws {
+        let (a, b) = try pair()
+        defer {
+            Syscall.close(a)
+            Syscall.close(b)
+        }
+        let sent = Array("stray".utf8)
+        #expect(sent.withUnsafeBytes { Glibc.send(b, $0.baseAddress!, $0.count, 0) } == 5)
+        #expect(Syscall.pending(a) == .bytes)
+        #expect(Syscall.pending(a) == .bytes)
+        var got = [UInt8](repeating: 0, count: 16)
+        let n = got.withUnsafeMutableBytes { Glibc.recv(a, $0.baseAddress!, 16, Int32(MSG_DONTWAIT)) }
+        #expect(n == 5)
+        #expect(Array(got[0..<5]) == sent)
+        #expect(Syscall.pending(a) == .nothing)
+    }
+
+    @Test("a closed peer is end of stream")
+    func closedPeer() throws {
+        let (a, b) = try pair()
+        defer { Syscall.close(a) }
+        Syscall.close(b)
+        #expect(Syscall.pending(a) == .endOfStream)
+    }
+
+    @Test("a descriptor that is no socket is a failure, not a hang")
+    func notASocket() throws {
+        var p: [Int32] = [0, 0]
+        try #require(pipe(&p) == 0)
+        defer {
+            Syscall.close(p[0])
+            Syscall.close(p[1])
+        }
+        #expect(Syscall.pending(p[0]) == .failed(errno: ENOTSOCK))
+    }
+}

@@ -1,5 +1,6 @@
 """A controllable HTTP/1.1 upstream for black-box tests: raw sockets, so tests decide
 framing, timing and connection handling exactly. Threaded; loopback only."""
+import base64
 import hashlib
 import json
 import socket
@@ -15,6 +16,12 @@ def pattern(n):
     while len(out) < n:
         out += block[: n - len(out)]
     return bytes(out)
+
+
+def websocket_accept(key):
+    """The Sec-WebSocket-Accept value for a handshake key (RFC 6455 §4.2.2)."""
+    digest = hashlib.sha1((key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()
+    return base64.b64encode(digest)
 
 
 class Request:
@@ -192,7 +199,8 @@ class Upstream:
             conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n")
             return True
         if path == "/ws":
-            conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n")
+            conn.sendall(b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                         b"Sec-WebSocket-Accept: %s\r\n\r\n" % websocket_accept(req.header("sec-websocket-key") or ""))
             conn.sendall(reader.buf)
             reader.buf = b""
             while True:

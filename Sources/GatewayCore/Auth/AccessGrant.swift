@@ -8,6 +8,8 @@ final class AccessGrant {
     let subject: String?
     let sid: String?
     let jti: String?
+    /// The token's `exp`, in Unix ms (nil if it has none).
+    let expiresAt: Int64?
     let scopes: [String]
     let roles: [String]
     /// The identity header lines, or nil when a claim cannot be forwarded (`unforwardable`).
@@ -18,6 +20,7 @@ final class AccessGrant {
         subject = claims.sub
         sid = claims.sid
         jti = claims.jti
+        expiresAt = claims.exp.map { Int64($0 * 1000) }
         scopes = claims.scopes.map(String.init)
         roles = claims.roles
         var lines: [UInt8] = []

@@ -428,6 +428,10 @@ extension GatewayConfig {
                 upstreamTimeout: r.duration("timeout", default: limits.upstreamResponseTimeout, range: 10...86_400_000),
                 setRequestHeaders: [], removeRequestHeaders: [], setResponseHeaders: [], removeResponseHeaders: [])
             route.allowUnderscoresInHeaders = r.bool("allow_underscores_in_headers", default: allowUnderscores)
+            if r.has("websocket_close_at_expiry") && !route.websocket {
+                r.issues.add(r.child("websocket_close_at_expiry"), "applies only to routes with \"websocket\": true")
+            }
+            route.websocketCloseAtExpiry = r.bool("websocket_close_at_expiry", default: true)
             if var h = r.object("request_headers") {
                 route.setRequestHeaders = h.stringMap("set")
                 route.removeRequestHeaders = h.strings("remove") ?? []

@@ -70,6 +70,8 @@ public struct RouteConfig: Sendable, Equatable {
     public var stripPrefix: Bool
     public var forwardAuthorization: Bool
     public var websocket: Bool
+    /// A tunnel opened with a token closes at the token's `exp` plus the token leeway.
+    public var websocketCloseAtExpiry: Bool = true
     /// Send the client's Host upstream (true) or the upstream's own host:port (false).
     public var preserveHost: Bool
     public var maxBodyBytes: Int64
@@ -87,7 +89,8 @@ public struct RouteConfig: Sendable, Equatable {
         a.name == b.name && a.path == b.path && a.methods == b.methods && a.host == b.host
             && a.upstreams == b.upstreams && a.auth == b.auth && a.scopes == b.scopes && a.roles == b.roles
             && a.stripPrefix == b.stripPrefix && a.forwardAuthorization == b.forwardAuthorization
-            && a.websocket == b.websocket && a.preserveHost == b.preserveHost && a.maxBodyBytes == b.maxBodyBytes
+            && a.websocket == b.websocket && a.websocketCloseAtExpiry == b.websocketCloseAtExpiry
+            && a.preserveHost == b.preserveHost && a.maxBodyBytes == b.maxBodyBytes
             && a.upstreamTimeout == b.upstreamTimeout
             && a.setRequestHeaders.map { "\($0.0):\($0.1)" } == b.setRequestHeaders.map { "\($0.0):\($0.1)" }
             && a.removeRequestHeaders == b.removeRequestHeaders && a.forwardRequestHeaders == b.forwardRequestHeaders

@@ -1,3 +1,5 @@
+import EventLoop
+
 /// Idle keep-alive connections to upstreams, per worker (no locks: one loop owns it).
 /// Most recently used first, so that rarely needed connections age out.
 final class UpstreamPool {
@@ -10,10 +12,18 @@ final class UpstreamPool {
         self.idleTimeout = idleTimeout
     }
 
-    /// An idle connection to `target`, if one is pooled.
+    /// An idle connection to `target`, if one is pooled and holds nothing unread. A
+    /// connection with bytes waiting (or closed by the upstream) is closed here: those bytes
+    /// belong to no request, and the next one would read them as its answer. Bytes that
+    /// arrive after this look and before the request is written remain a window no proxy
+    /// can close (`UpstreamReuse`).
     func take(_ target: UpstreamURL) -> UpstreamConnection? {
         // Mutated in place through the subscript: copying the list out would copy its storage.
-        idle[target]?.popLast()
+        while let c = idle[target]?.popLast() {
+            if UpstreamReuse.mayHandOff(Syscall.pending(c.fd)) { return c }
+            c.close()
+        }
+        return nil
     }
 
     /// Keeps a connection that finished an exchange cleanly, or closes it if the pool is full.

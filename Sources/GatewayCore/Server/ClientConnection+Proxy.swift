@@ -11,7 +11,9 @@ struct ProxyExchangeState {
     }
     var target: UpstreamURL?
     var attempts = 0
+    /// A WebSocket handshake the route passes through, and the accept value its 101 must carry.
     var upgrade = false
+    var webSocketAccept: [UInt8] = []
     var requestBody: Body = .none
     var requestBodyDone = true
     var requestBodyBytes: Int64 = 0
@@ -33,9 +35,22 @@ extension ClientConnection: UpstreamOwner {
 
     func startProxy(_ route: Route, identity: [UInt8]) {
         exchange = ProxyExchangeState()
-        exchange.upgrade =
-            route.config.websocket && head.connectionUpgrade && head.hasUpgradeField
-            && head.method == .get
+        if route.config.websocket && head.hasUpgradeField {
+            switch WebSocketHandshake.classify(head) {
+            case .webSocket:
+                exchange.upgrade = true
+                exchange.webSocketAccept = WebSocketAccept.value(forKey: WebSocketHandshake.key(head) ?? [])
+            case .invalidWebSocket(let error):
+                // RFC 6455 §4.4: a version the server does not speak is answered with the one it does.
+                let extra: [(String, String)] = error == .versionUnsupported ? [("Sec-WebSocket-Version", "13")] : []
+                sendError(400, "invalid_upgrade", error.reason, extraHeaders: extra)
+                return
+            case .none, .otherProtocol:
+                // Not a protocol the gateway tunnels: `Upgrade` is hop-by-hop, so it is dropped
+                // and the request goes on as an ordinary one (what nginx does by default).
+                break
+            }
+        }
         if head.isChunked {
             exchange.requestBody = .chunked(ChunkedDecoder())
             exchange.requestBodyDone = false
@@ -271,7 +286,17 @@ extension ClientConnection: UpstreamOwner {
         buf.consume(end)
         responseScanner.reset()
         if responseHead.isInformational {
-            if responseHead.status == 101 && exchange.upgrade {
+            if responseHead.status == 101 {
+                // A switch nobody asked for (or to something else) would turn the client's
+                // connection into a raw pipe to the upstream.
+                guard exchange.upgrade else {
+                    badGateway("The upstream switched protocols without being asked to")
+                    return nil
+                }
+                guard WebSocketHandshake.answerSwitches(responseHead, accept: exchange.webSocketAccept) else {
+                    badGateway("The upstream's 101 answer is not a WebSocket handshake answer")
+                    return nil
+                }
                 startTunnel(up)
                 return nil
             }
@@ -391,11 +416,16 @@ extension ClientConnection: UpstreamOwner {
 
     /// The answer is complete: keep the upstream connection if it can serve another.
     private func responseComplete(_ up: UpstreamConnection, reusable: Bool = true) {
-        let clean =
-            reusable && responseHead.keepAlive && exchange.requestBodyDone && !exchange.upgrade
-            && (up.input?.readableCount ?? 0) == 0 && up.pendingOutput == 0
+        // A last read that filled the buffer may have left bytes in the socket, past the
+        // answer's end, with no new edge to report them: look before pooling.
+        let pending: Syscall.Pending = reusable && up.readable ? Syscall.pending(up.fd) : .nothing
+        let refusal = UpstreamReuse.refusal(
+            UpstreamReuse.AnswerEnd(
+                upstreamKeepAlive: responseHead.keepAlive, closeDelimited: !reusable,
+                requestBodyDone: exchange.requestBodyDone, upgraded: exchange.upgrade,
+                leftoverBytes: up.input?.readableCount ?? 0, unsentBytes: up.pendingOutput, pending: pending))
         upstream = nil
-        if clean {
+        if refusal == nil {
             worker.upstreamPool.give(up, now: now)
         } else {
             up.close()
@@ -518,6 +548,7 @@ extension ClientConnection: UpstreamOwner {
     }
 
     func proxyAbandon() {
+        if phase == .tunnel { worker.tunnels.remove(self) }
         dropUpstream()
     }
 }

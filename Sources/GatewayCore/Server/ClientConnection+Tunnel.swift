@@ -2,9 +2,22 @@ import EventLoop
 
 /// After a 101 answer to an allowed WebSocket upgrade, bytes flow both ways unchanged,
 /// with the same backpressure as bodies. A half-close on one side is passed on; the
-/// tunnel ends when both sides have closed.
+/// tunnel ends when both sides have closed, or when the token that opened it is revoked
+/// or expires (`TunnelIndex`).
 extension ClientConnection {
     func startTunnel(_ up: UpstreamConnection) {
+        if let grant {
+            // The grant was checked when the request arrived; a revocation applied while the
+            // upstream answered must not be outlived.
+            let wallNow = WallClock.millis()
+            let closesAt = tunnelClosesAt(grant)
+            let revoked = worker.revocations.isRevoked(sid: grant.sid, jti: grant.jti, now: wallNow)
+            if revoked || (closesAt ?? .max) <= wallNow {
+                refuseUpgrade(revoked: revoked)
+                return
+            }
+            worker.tunnels.add(self, sid: grant.sid, jti: grant.jti, closesAt: closesAt)
+        }
         exchange.status = 101
         exchange.responseHeadDone = true
         var out = worker.scratch
@@ -20,6 +33,29 @@ extension ClientConnection {
         keepAlive = false
         deadline = now + limits.idleTimeout
         tunnelDrive()
+    }
+
+    /// When a tunnel opened with `grant` closes: at its `exp` plus the token leeway, unless
+    /// the route keeps tunnels open past expiry (revocation still closes them).
+    private func tunnelClosesAt(_ grant: AccessGrant) -> Int64? {
+        guard route?.config.websocketCloseAtExpiry ?? true, let exp = grant.expiresAt else { return nil }
+        return exp + (runtime.config.tokens?.leeway ?? 30_000)
+    }
+
+    /// The token that opened the upgrade lost its authority before the switch: the client
+    /// is told so, and the upstream connection (already switched) is closed.
+    private func refuseUpgrade(revoked: Bool) {
+        dropUpstream()
+        authFailure = revoked ? "revoked" : "expired"
+        let realm = runtime.auth?.realm ?? ""
+        sendLocal(revoked ? AuthAnswers.revoked(realm: realm) : AuthAnswers.invalidToken(realm: realm, .expired))
+    }
+
+    /// Ends a tunnel whose authority ended (revoked or expired). The bytes are the
+    /// application's own framing, so nothing can be said in-band: both sides are closed.
+    func endTunnel() {
+        guard phase == .tunnel else { return }
+        close()
     }
 
     func tunnelDrive() {

@@ -62,6 +62,7 @@ final class GatewayServer: Sendable {
             nonisolated(unsafe) let w = worker
             worker.revocations = hub.register(loop: loop) { revocations in
                 for r in revocations { w.revocations.apply(r) }
+                w.revocationsApplied()
             }
             let listener = Listener(fd: listenFDs[loop.index], worker: worker)
             try! loop.registerListener(listener.fd, listener)

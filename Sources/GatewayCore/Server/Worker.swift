@@ -26,6 +26,8 @@ final class Worker {
     private(set) var requestsServed = 0
     /// Revoked families and tokens, kept in step by `RevocationHub`.
     var revocations = RevocationList()
+    /// Tunnels opened with a token, closed when it is revoked or expires.
+    var tunnels = TunnelIndex<ClientConnection>()
     private var bearer: BearerVerifier?
 
     init(loop: EventLoop, runtime: GatewayRuntime, context: ServerContext) {
@@ -94,8 +96,16 @@ final class Worker {
             if i < connections.count && connections[i] === c { i += 1 }
         }
         upstreamPool.sweep(now: now)
-        revocations.sweep(now: WallClock.millis())
+        let wallNow = WallClock.millis()
+        for c in tunnels.expired(now: wallNow) { c.endTunnel() }
+        revocations.sweep(now: wallNow)
         flushAccessLog()
+    }
+
+    /// Called once revocations were applied to this worker's list: tunnels opened with a
+    /// token they cover close now, on every worker, as the next request with it would be refused.
+    func revocationsApplied() {
+        for c in tunnels.revoked(by: revocations, now: WallClock.millis()) { c.endTunnel() }
     }
 
     func beginDrain() {

@@ -1,12 +1,14 @@
-/// SHA-1 (FIPS 180-4), only to name Lua scripts for `EVALSHA`, the way Redis does. Not used
-/// for anything secret.
-enum SHA1 {
+/// SHA-1 (FIPS 180-4), only where a protocol names something by it: Lua scripts for
+/// `EVALSHA`, the way Redis does, and the WebSocket `Sec-WebSocket-Accept` value (RFC 6455
+/// §4.2.2). Not used for anything secret.
+public enum SHA1 {
     /// The lower-case hex digest of `message`.
     static func hex(_ message: [UInt8]) -> String {
         digest(message).map { String($0, radix: 16).leftPadded(2) }.joined()
     }
 
-    static func digest(_ message: [UInt8]) -> [UInt8] {
+    /// The 20-byte digest of `message`.
+    public static func digest(_ message: [UInt8]) -> [UInt8] {
         var h: (UInt32, UInt32, UInt32, UInt32, UInt32) = (
             0x6745_2301, 0xEFCD_AB89, 0x98BA_DCFE, 0x1032_5476, 0xC3D2_E1F0
         )
