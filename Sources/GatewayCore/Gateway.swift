@@ -129,6 +129,13 @@ public enum Gateway {
                 + (server.adminPort.map { ", admin on port \($0)" } ?? ""))
 
         var grace = config.limits.shutdownGrace
+        // Certificates rotated on disk are picked up as a SIGHUP would: the same reload path,
+        // the same "keep the old one and say why" on a bad file.
+        let watcher = FileWatcher(intervalMillis: 1_000) {
+            logger.info("certificate or key files changed: reloading")
+            kill(getpid(), SIGHUP)
+        }
+        watcher.watch(config.watchedFiles)
         while true {
             var sig: Int32 = 0
             sigwait(&set, &sig)
@@ -139,10 +146,14 @@ public enum Gateway {
                     if next.store != config.store {
                         logger.warning("store settings changed: they take effect on restart")
                     }
+                    if (next.tls == nil) != (config.tls == nil) {
+                        throw ConfigError("tls", "turning TLS on or off changes the listener: restart to apply it")
+                    }
                     if services == nil && next.tokens != nil {
                         throw ConfigError("tokens", "token settings were added: restart to open the store")
                     }
                     server.reload(try GatewayRuntime.build(config: next, environment: environment, context: context))
+                    watcher.watch(next.watchedFiles)
                     grace = next.limits.shutdownGrace
                     logger.info("configuration reloaded (\(next.routes.count) routes)")
                 } catch {

@@ -32,6 +32,13 @@ extension ClientConnection: UpstreamOwner {
     // MARK: Starting
 
     func startProxy(_ route: Route, identity: [UInt8]) {
+        var identity = identity
+        if let cert = clientCertificate,
+            !ClientCertificateHeaders.render(cert, names: runtime.config.identityHeaders, into: &identity)
+        {
+            sendError(400, "invalid_request", "The client certificate's subject cannot be forwarded")
+            return
+        }
         exchange = ProxyExchangeState()
         exchange.upgrade =
             route.config.websocket && head.connectionUpgrade && head.hasUpgradeField
@@ -49,7 +56,8 @@ extension ClientConnection: UpstreamOwner {
         out.removeAll(keepingCapacity: true)
         RequestHeadBuilder(
             head: head, route: route, target: target, dropped: route.droppedRequestHeaders,
-            clientAddress: peer?.hostText ?? "unknown", requestID: requestID, identityBlock: identity,
+            clientAddress: peer?.hostText ?? "unknown", secure: transport.isLayered, requestID: requestID,
+            identityBlock: identity,
             upgrade: exchange.upgrade
         ).write(normalizedPath: worker.pathScratch, into: &out)
         upstreamRequestHead = out
@@ -120,7 +128,7 @@ extension ClientConnection: UpstreamOwner {
             guard readable else { break }
             if input == nil { input = worker.loop.buffers.take() }
             do {
-                switch try input!.read(from: fd, max: 65536) {
+                switch try input!.read(from: transport, max: 65536) {
                 case .processed(0):
                     // The client gave up in the middle of its body.
                     abort()
