@@ -74,6 +74,9 @@ public enum Gateway {
         do {
             let config = try GatewayConfig.load(path: configPath, environment: environment)
             _ = try GatewayRuntime.build(config: config, environment: environment, context: nil)
+            for path in config.tls?.looseKeyFiles ?? [] {
+                printError("warning: private key \(path) is readable by other users (chmod 600 it)")
+            }
             print("\(configPath): OK (\(config.routes.count) routes, listen \(config.listen))")
             return 0
         } catch {
@@ -124,8 +127,11 @@ public enum Gateway {
             logger.error("cannot listen on \(config.listen): \(error)")
             return 1
         }
+        for path in config.tls?.looseKeyFiles ?? [] {
+            logger.warning("private key \(path) is readable by other users (chmod 600 it)")
+        }
         logger.info(
-            "listening on \(config.listen.withPort(server.port)) with \(server.group.loops.count) workers"
+            "listening on \(config.listen.withPort(server.port))\(config.tls == nil ? "" : " (TLS)") with \(server.group.loops.count) workers"
                 + (server.adminPort.map { ", admin on port \($0)" } ?? ""))
 
         var grace = config.limits.shutdownGrace

@@ -184,7 +184,9 @@ struct RequestForwardingTests {
             String(decoding: out, as: UTF8.self)
                 == "X-Client-Cert-Subject: CN=client-1,O=Example\r\nX-Client-Cert-SHA256: \(cert.sha256)\r\n")
         var bad: [UInt8] = []
-        #expect(!ClientCertificateHeaders.render(PeerCertificate(subject: "CN=a\r\nX: y", sha256: "00"), names: names, into: &bad))
+        #expect(
+            !ClientCertificateHeaders.render(
+                PeerCertificate(subject: "CN=a\r\nX: y", sha256: "00"), names: names, into: &bad))
         #expect(bad.isEmpty)
     }
 }

@@ -283,3 +283,77 @@ def test_slow_handshake_is_timed_out_and_does_not_block_others(gateway_factory, 
         except ConnectionResetError:
             pass
         s.close()
+
+
+def expired_certificate(pki, directory):
+    """A certificate for localhost, signed by the test CA, that expired yesterday."""
+    import datetime
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+    ca_key = serialization.load_pem_private_key(open(pki.path("ca.key"), "rb").read(), None)
+    ca = x509.load_pem_x509_certificate(open(pki.path("ca.pem"), "rb").read())
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder()
+            .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+            .issuer_name(ca.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(days=3)).not_valid_after(now - datetime.timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    pem, keyfile = os.path.join(directory, "expired.pem"), os.path.join(directory, "expired.key")
+    with open(pem, "wb") as f:
+        f.write(cert.public_bytes(serialization.Encoding.PEM))
+    with open(keyfile, "wb") as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
+    os.chmod(keyfile, 0o600)
+    return pem, keyfile
+
+
+def check(tmp_path, cfg):
+    path = tmp_path / "gateway.json"
+    path.write_text(json.dumps(cfg))
+    return subprocess.run([BINARY, "check", "--config", str(path)], capture_output=True, text=True, timeout=30)
+
+
+def test_check_names_an_expired_certificate_and_a_key_readable_by_others(upstream, pki, tmp_path):
+    pem, key = expired_certificate(pki, str(tmp_path))
+    out = check(tmp_path, {"routes": [route(upstream)], "tls": {"cert_file": pem, "key_file": key}})
+    assert out.returncode != 0 and "expired.pem has expired" in out.stderr, out.stderr
+    loose = tmp_path / "loose.key"
+    shutil.copy(pki.path("server.key"), loose)
+    os.chmod(loose, 0o644)
+    out = check(tmp_path, {"routes": [route(upstream)], "tls": {"cert_file": pki.path("server.pem"),
+                                                                 "key_file": str(loose)}})
+    assert out.returncode == 0, out.stderr
+    assert "loose.key is readable by other users" in out.stderr
+    os.chmod(loose, 0o600)
+    out = check(tmp_path, {"routes": [route(upstream)], "tls": {"cert_file": pki.path("server.pem"),
+                                                                 "key_file": str(loose)}})
+    assert out.returncode == 0 and "readable" not in out.stderr
+
+
+def test_tls_config_errors_are_named(upstream, pki, tmp_path):
+    base = {"cert_file": pki.path("server.pem"), "key_file": pki.path("server.key")}
+    for bad, fragment in [
+        (dict(base, min_version="1.1"), "min_version"),
+        (dict(base, client_certificates="optional"), "needs client_ca_file"),
+        ({"cert_file": pki.path("server.pem")}, "tls.key_file: is required"),
+        (dict(base, certificates=[base]), "not both"),
+        ({"certificates": []}, "non-empty array"),
+        (dict(base, client_ca_file=str(tmp_path / "nope.pem")), "nope.pem"),
+    ]:
+        out = check(tmp_path, {"routes": [route(upstream)], "tls": bad})
+        assert out.returncode != 0 and fragment in out.stderr, (bad, out.stderr)
+
+
+@pytest.mark.parametrize("flag", ["-tls1_2", "-tls1_3"])
+def test_sessions_resume_with_tickets(gateway_factory, upstream, pki, tmp_path, flag):
+    gw = gateway_factory({"routes": [route(upstream)], "tls": pki.listener()})
+    sess = str(tmp_path / "session.pem")
+    first = s_client(gw.port, "-CAfile", pki.path("ca.pem"), flag, "-sess_out", sess, stdin=b"Q\n", delay=0.5)
+    assert b"New, TLSv1." in first.stdout
+    again = s_client(gw.port, "-CAfile", pki.path("ca.pem"), flag, "-sess_in", sess, stdin=b"Q\n", delay=0.5)
+    assert b"Reused, TLSv1." in again.stdout, again.stdout[-1500:]

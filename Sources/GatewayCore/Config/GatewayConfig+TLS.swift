@@ -44,7 +44,8 @@ extension GatewayConfig {
         case "required": settings.requireClientCertificate = true
         case "optional": settings.requireClientCertificate = false
         case let other:
-            r.issues.add(r.child("client_certificates"), "\(JSONWriter.quoted(other)) must be \"required\" or \"optional\"")
+            r.issues.add(
+                r.child("client_certificates"), "\(JSONWriter.quoted(other)) must be \"required\" or \"optional\"")
         }
         if r.has("client_certificates") && settings.clientCAPath == nil {
             r.issues.add(r.child("client_certificates"), "needs client_ca_file")
