@@ -28,7 +28,7 @@ let package = Package(
         .target(name: "RedisStore", dependencies: ["TokenStore", "EventLoop"]),
         .target(
             name: "GatewayCore",
-            dependencies: ["HTTP1", "JOSE", "EventLoop", "TokenStore", "RedisStore"]
+            dependencies: ["HTTP1", "JOSE", "EventLoop", "TLS", "TokenStore", "RedisStore"]
         ),
         .executableTarget(name: "gateway", dependencies: ["GatewayCore"]),
         // Release-mode micro-benchmark of the JOSE layer (scripts/bench-jose).
@@ -40,6 +40,6 @@ let package = Package(
         .testTarget(name: "TLSTests", dependencies: ["TLS", "EventLoop"]),
         .testTarget(name: "TokenStoreTests", dependencies: ["TokenStore"]),
         .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore", "TokenStore"]),
-        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"]),
+        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "TLS"]),
     ]
 )

@@ -93,6 +93,32 @@ public final class IOBuffer {
     }
 }
 
+extension IOBuffer {
+    /// Reads from `transport` into the free space, as `read(from:max:limit:)` does from a
+    /// socket: `.processed(0)` is the peer's close, `.wouldBlock` waits for readiness.
+    @inline(__always)
+    public func read(from transport: any Transport, max: Int = 16384, limit: Int = Int.max) throws(TransportError)
+        -> IOResult<Int>
+    {
+        if writableCount == 0 { reserve(Swift.min(max, 4096), limit: limit) }
+        let n = Swift.min(writableCount, max)
+        guard n > 0 else { return .processed(-1) }
+        switch try transport.read(into: UnsafeMutableRawBufferPointer(start: base + writerIndex, count: n)) {
+        case .bytes(let got):
+            writerIndex += got
+            // Only a plain socket's short read says the kernel had no more.
+            lastReadWasShort = !transport.isLayered && got < n
+            return .processed(got)
+        case .closed:
+            lastReadWasShort = false
+            return .processed(0)
+        case .wantRead, .wantWrite:
+            lastReadWasShort = false
+            return .wouldBlock
+        }
+    }
+}
+
 extension IOResult {
     @inline(__always)
     func map(_ body: (T) -> Void) -> IOResult<T> {

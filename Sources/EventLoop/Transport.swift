@@ -45,6 +45,10 @@ public protocol Transport: AnyObject {
     func shutdownWrite() throws(TransportError) -> TransportIO
     /// Releases the socket; no call may follow.
     func close()
+    /// A layered transport (TLS) keeps bytes of its own and may need the opposite direction
+    /// to make progress: a short read does not mean the socket is drained, and any readiness
+    /// event may unblock either direction.
+    var isLayered: Bool { get }
 }
 
 /// A plain TCP (or Unix) socket.
@@ -55,6 +59,8 @@ public final class PlainTransport: Transport {
     public init(fd: Int32) {
         self.fd = fd
     }
+
+    public var isLayered: Bool { false }
 
     @inline(__always)
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(TransportError) -> TransportIO {

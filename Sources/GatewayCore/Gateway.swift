@@ -74,6 +74,9 @@ public enum Gateway {
         do {
             let config = try GatewayConfig.load(path: configPath, environment: environment)
             _ = try GatewayRuntime.build(config: config, environment: environment, context: nil)
+            for path in config.tls?.looseKeyFiles ?? [] {
+                printError("warning: private key \(path) is readable by other users (chmod 600 it)")
+            }
             print("\(configPath): OK (\(config.routes.count) routes, listen \(config.listen))")
             return 0
         } catch {
@@ -124,11 +127,21 @@ public enum Gateway {
             logger.error("cannot listen on \(config.listen): \(error)")
             return 1
         }
+        for path in config.tls?.looseKeyFiles ?? [] {
+            logger.warning("private key \(path) is readable by other users (chmod 600 it)")
+        }
         logger.info(
-            "listening on \(config.listen.withPort(server.port)) with \(server.group.loops.count) workers"
+            "listening on \(config.listen.withPort(server.port))\(config.tls == nil ? "" : " (TLS)") with \(server.group.loops.count) workers"
                 + (server.adminPort.map { ", admin on port \($0)" } ?? ""))
 
         var grace = config.limits.shutdownGrace
+        // Certificates rotated on disk are picked up as a SIGHUP would: the same reload path,
+        // the same "keep the old one and say why" on a bad file.
+        let watcher = FileWatcher(intervalMillis: 1_000) {
+            logger.info("certificate or key files changed: reloading")
+            kill(getpid(), SIGHUP)
+        }
+        watcher.watch(config.watchedFiles)
         while true {
             var sig: Int32 = 0
             sigwait(&set, &sig)
@@ -139,10 +152,14 @@ public enum Gateway {
                     if next.store != config.store {
                         logger.warning("store settings changed: they take effect on restart")
                     }
+                    if (next.tls == nil) != (config.tls == nil) {
+                        throw ConfigError("tls", "turning TLS on or off changes the listener: restart to apply it")
+                    }
                     if services == nil && next.tokens != nil {
                         throw ConfigError("tokens", "token settings were added: restart to open the store")
                     }
                     server.reload(try GatewayRuntime.build(config: next, environment: environment, context: context))
+                    watcher.watch(next.watchedFiles)
                     grace = next.limits.shutdownGrace
                     logger.info("configuration reloaded (\(next.routes.count) routes)")
                 } catch {

@@ -1,4 +1,5 @@
 import HTTP1
+import TLS
 
 /// An immutable snapshot of everything a request needs that comes from configuration.
 /// A reload builds a new one and each worker swaps it in between requests; an exchange in
@@ -14,12 +15,15 @@ final class GatewayRuntime: Sendable {
     let cors: CORSPolicy?
     /// What the admin listener serves (no routes, only /healthz, /readyz, /metrics).
     let admin: GatewayRuntime?
+    /// The public listener's TLS context (certificates of this generation); nil: plaintext.
+    let tls: TLSContext?
 
     init(
         config: GatewayConfig, auth: AuthRuntime?, localRoutes: [([UInt8], LocalHandler)] = [],
-        admin: GatewayRuntime? = nil
+        admin: GatewayRuntime? = nil, tls: TLSContext? = nil
     ) {
         self.config = config
+        self.tls = tls
         self.admin = admin
         self.auth = auth
         self.localRoutes = localRoutes

@@ -60,6 +60,14 @@ public final class TLSContext: @unchecked Sendable {
             OpenSSLErrors.clear()
             throw .keyMismatch(chain: files.chainPath, key: files.keyPath)
         }
+        // Serving an expired certificate fails every verifying client: refuse it at load, so
+        // a reload with one keeps the certificate that still works.
+        if let leaf = SSL_CTX_get0_certificate(raw),
+            X509_cmp_current_time(X509_get0_notAfter(leaf)) <= 0
+                || X509_cmp_current_time(X509_get0_notBefore(leaf)) >= 0
+        {
+            throw .certificateNotValidNow(path: files.chainPath)
+        }
         if let ca = config.clientCAPath {
             guard SSL_CTX_load_verify_locations(raw, ca, nil) == 1, let names = SSL_load_client_CA_file(ca) else {
                 throw .caFile(path: ca, reason: OpenSSLErrors.drain())

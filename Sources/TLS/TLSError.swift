@@ -8,6 +8,8 @@ public enum TLSError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The key does not belong to the chain's leaf certificate.
     case keyMismatch(chain: String, key: String)
     case caFile(path: String, reason: String)
+    /// The leaf certificate is past its notAfter (or before its notBefore).
+    case certificateNotValidNow(path: String)
     case context(reason: String)
 
     public var description: String {
@@ -16,6 +18,7 @@ public enum TLSError: Error, Equatable, Sendable, CustomStringConvertible {
         case .privateKey(let p, let r): return "private key \(p): \(r)"
         case .keyMismatch(let c, let k): return "private key \(k) does not match the certificate in \(c)"
         case .caFile(let p, let r): return "CA file \(p): \(r)"
+        case .certificateNotValidNow(let p): return "certificate \(p) has expired (or is not valid yet)"
         case .context(let r): return "TLS context: \(r)"
         }
     }

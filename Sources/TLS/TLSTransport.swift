@@ -8,6 +8,11 @@ public struct PeerCertificate: Sendable, Equatable {
     public var subject: String
     /// SHA-256 of the DER certificate, lower-case hex.
     public var sha256: String
+
+    public init(subject: String, sha256: String) {
+        self.subject = subject
+        self.sha256 = sha256
+    }
 }
 
 /// TLS over a non-blocking socket: libssl reads and writes the fd itself (`SSL_set_fd`), and
@@ -26,6 +31,7 @@ public final class TLSTransport: Transport {
     private let context: TLSContext
     private var closed = false
     public private(set) var handshakeComplete = false
+    public var isLayered: Bool { true }
 
     public init(fd: Int32, context: TLSContext, role: Role) throws(TLSError) {
         guard let ssl = SSL_new(context.ctx) else { throw .context(reason: OpenSSLErrors.drain()) }
@@ -92,12 +98,10 @@ public final class TLSTransport: Transport {
     public func shutdownWrite() throws(TransportError) -> TransportIO {
         OpenSSLErrors.clear()
         if handshakeComplete {
-            let r = SSL_shutdown(ssl)
-            if r < 0 {
-                let e = SSL_get_error(ssl, r)
-                if e == SSL_ERROR_WANT_WRITE { return .wantWrite }
-                OpenSSLErrors.clear()
-            }
+            // One try: a close_notify that does not fit the socket now is dropped; the HTTP
+            // framing already told the peer where the data ends.
+            _ = SSL_shutdown(ssl)
+            OpenSSLErrors.clear()
         }
         Socket.shutdownWrite(fd)
         return .bytes(0)

@@ -303,7 +303,16 @@ struct ConfigTests {
         let c = try parseConfig(
             #"{"identity_headers":{"subject":"X-User","claims":{"email":"X-Email"}},"routes":[\#(publicRoute)]}"#)
         #expect(c.identityHeaders.subject == "X-User")
-        #expect(c.identityHeaders.allNames == ["X-User", "X-Auth-Scopes", "X-Auth-Roles", "X-Auth-Session", "X-Email"])
+        #expect(
+            c.identityHeaders.allNames == [
+                "X-User", "X-Auth-Scopes", "X-Auth-Roles", "X-Auth-Session", "X-Client-Cert-Subject",
+                "X-Client-Cert-SHA256", "X-Email",
+            ])
+        let renamed = try parseConfig(
+            #"{"identity_headers":{"client_cert_subject":"X-Mtls-Subject","client_cert_sha256":"X-Mtls-Hash"},"routes":[\#(publicRoute)]}"#
+        )
+        #expect(renamed.identityHeaders.clientCertSubject == "X-Mtls-Subject")
+        #expect(renamed.identityHeaders.clientCertSHA256 == "X-Mtls-Hash")
         #expect(
             has(
                 configIssues(#"{"identity_headers":{"subject":"Authorization"},"routes":[\#(publicRoute)]}"#),

@@ -1,4 +1,5 @@
 import HTTP1
+import TLS
 import Testing
 
 @testable import GatewayCore
@@ -6,7 +7,8 @@ import Testing
 /// Parses `request` (CRLFs explicit), matches it against a one-route table built from
 /// `routeJSON` plus `extra` top-level members, and returns the head the upstream would get.
 private func forwarded(
-    _ request: String, route routeJSON: String = "", extra: String = "", cookies: [String] = []
+    _ request: String, route routeJSON: String = "", extra: String = "", cookies: [String] = [],
+    secure: Bool = false
 ) throws -> String {
     let json =
         #"{"routes":[{"path":"/","upstream":"http://127.0.0.1:9001","auth":"none"\#(routeJSON)}]\#(extra)}"#
@@ -27,7 +29,7 @@ private func forwarded(
     var out: [UInt8] = []
     RequestHeadBuilder(
         head: head, route: route, target: route.config.upstreams[0], dropped: route.droppedRequestHeaders,
-        clientAddress: "127.0.0.1", requestID: Array("rid".utf8), identityBlock: [], upgrade: false
+        clientAddress: "127.0.0.1", secure: secure, requestID: Array("rid".utf8), identityBlock: [], upgrade: false
     ).write(normalizedPath: Array(head.path.utf8), into: &out)
     return String(decoding: out, as: UTF8.self)
 }
@@ -161,5 +163,30 @@ struct RequestForwardingTests {
         #expect(!h.contains("secret") && !h.contains("other"))
         let off = try forwarded(request)
         #expect(values(off, "Cookie") == ["a=1; rt=secret", "rt=other", "b=2"])
+    }
+
+    @Test("X-Forwarded-Proto says how the client came, whatever it sent")
+    func forwardedProto() throws {
+        let request = "GET / HTTP/1.1\r\nHost: h\r\nX-Forwarded-Proto: https\r\n\r\n"
+        #expect(values(try forwarded(request), "X-Forwarded-Proto") == ["http"])
+        #expect(values(try forwarded(request, secure: true), "X-Forwarded-Proto") == ["https"])
+        let plain = "GET / HTTP/1.1\r\nHost: h\r\n\r\n"
+        #expect(values(try forwarded(plain, secure: true), "X-Forwarded-Proto") == ["https"])
+    }
+
+    @Test("client-certificate identity lines: subject and fingerprint, refused when unsafe")
+    func clientCertificateLines() {
+        var out: [UInt8] = []
+        let names = IdentityHeaderNames()
+        let cert = PeerCertificate(subject: "CN=client-1,O=Example", sha256: String(repeating: "ab", count: 32))
+        #expect(ClientCertificateHeaders.render(cert, names: names, into: &out))
+        #expect(
+            String(decoding: out, as: UTF8.self)
+                == "X-Client-Cert-Subject: CN=client-1,O=Example\r\nX-Client-Cert-SHA256: \(cert.sha256)\r\n")
+        var bad: [UInt8] = []
+        #expect(
+            !ClientCertificateHeaders.render(
+                PeerCertificate(subject: "CN=a\r\nX: y", sha256: "00"), names: names, into: &bad))
+        #expect(bad.isEmpty)
     }
 }

@@ -4,6 +4,7 @@ import os
 import pathlib
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -16,6 +17,22 @@ from upstream import Upstream  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BINARY = os.environ.get("GATEWAY_BIN", str(ROOT / ".build" / "release" / "gateway"))
+# GATEWAY_TEST_TLS=1 runs the same tests with TLS on the gateway's listener: every gateway
+# gets a `tls` block, URLs are https:// and raw exchanges go through ssl (scripts/test runs
+# the core files so).
+TLS_MODE = os.environ.get("GATEWAY_TEST_TLS") == "1"
+if TLS_MODE:
+    from tlskit import shared_pki  # noqa: E402
+    os.environ["REQUESTS_CA_BUNDLE"] = shared_pki().path("ca.pem")
+
+
+def client_socket(port, timeout):
+    """A connection to the gateway's listener: plain, or TLS verified against the test CA."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    if not TLS_MODE:
+        return s
+    ctx = ssl.create_default_context(cafile=shared_pki().path("ca.pem"))
+    return ctx.wrap_socket(s, server_hostname="127.0.0.1")
 
 
 def free_port():
@@ -46,6 +63,8 @@ class Gateway:
         self.config = dict(config)
         self.config.setdefault("listen", "127.0.0.1:%d" % self.port)
         self.config.setdefault("store", {"kind": "memory"})
+        if TLS_MODE:
+            self.config.setdefault("tls", shared_pki().listener())
         self.config_path = os.path.join(self.dir, "gateway.json")
         self.env = dict(os.environ, **(env or {}))
         self.proc = None
@@ -54,7 +73,7 @@ class Gateway:
 
     @property
     def url(self):
-        return "http://127.0.0.1:%d" % self.port
+        return ("https" if "tls" in self.config else "http") + "://127.0.0.1:%d" % self.port
 
     def write_config(self, config=None):
         with open(self.config_path, "w") as f:
@@ -124,7 +143,7 @@ def gateway_factory():
 
 def raw_exchange(port, data, read_timeout=3.0, until_close=True):
     """Sends raw bytes, returns everything read until the server closes (or times out)."""
-    with socket.create_connection(("127.0.0.1", port), timeout=read_timeout) as s:
+    with client_socket(port, read_timeout) as s:
         s.sendall(data)
         out = b""
         try:
@@ -137,6 +156,8 @@ def raw_exchange(port, data, read_timeout=3.0, until_close=True):
                     break
         except socket.timeout:
             pass
+        except ssl.SSLError:
+            pass  # TLS: the server closed without close_notify (after a linger) or reset
         return out
 
 

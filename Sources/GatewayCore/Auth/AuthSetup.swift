@@ -1,6 +1,7 @@
 import EventLoop
 import Glibc
 import Synchronization
+import TLS
 import TokenStore
 
 extension GatewayRuntime {
@@ -12,6 +13,15 @@ extension GatewayRuntime {
         context: ServerContext?
     ) throws(ConfigError) -> GatewayRuntime {
         let services = context?.services
+        // Certificates are loaded (and checked against their keys) before anything is swapped.
+        var tls: TLSContext?
+        if let settings = config.tls {
+            do {
+                tls = try TLSContext.server(settings)
+            } catch {
+                throw ConfigError("tls", error.description)
+            }
+        }
         var admin: GatewayRuntime?
         if let context, config.adminListen != nil {
             var adminConfig = config
@@ -21,7 +31,9 @@ extension GatewayRuntime {
                 config: adminConfig, auth: nil,
                 localRoutes: AdminEndpoints.handlers(context: context, hasTokens: config.tokens != nil))
         }
-        guard let tokens = config.tokens else { return GatewayRuntime(config: config, auth: nil, admin: admin) }
+        guard let tokens = config.tokens else {
+            return GatewayRuntime(config: config, auth: nil, admin: admin, tls: tls)
+        }
         var issues: [ConfigError.Issue] = []
         var keys: TokenKeys?
         do {
@@ -61,7 +73,7 @@ extension GatewayRuntime {
             if let p = a.tokenPath { local.append((Array(p.utf8), TokenEndpointHandler(endpoints: endpoints))) }
             if let p = a.logoutPath { local.append((Array(p.utf8), LogoutHandler(endpoints: endpoints))) }
         }
-        return GatewayRuntime(config: config, auth: auth, localRoutes: local, admin: admin)
+        return GatewayRuntime(config: config, auth: auth, localRoutes: local, admin: admin, tls: tls)
     }
 }
 

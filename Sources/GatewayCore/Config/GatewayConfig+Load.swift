@@ -48,6 +48,7 @@ extension GatewayConfig {
             }
         }
         let workers = r.int("workers", default: 0, range: 0...256)
+        let tls = readListenerTLS(&r, base: baseDirectory)
         let limits = readLimits(&r)
         let identity = readIdentityHeaders(&r)
         let cors = readCORS(&r)
@@ -91,7 +92,8 @@ extension GatewayConfig {
         }
         guard issues.issues.isEmpty, let listen else { throw ConfigError(issues: issues.issues) }
         return GatewayConfig(
-            listen: listen, adminListen: adminListen, workers: workers, limits: limits, tokens: tokens, auth: auth,
+            listen: listen, adminListen: adminListen, tls: tls, workers: workers, limits: limits, tokens: tokens,
+            auth: auth,
             identityHeaders: identity, cors: cors, store: store, routes: routes, log: log,
             baseDirectory: baseDirectory)
     }
@@ -138,6 +140,8 @@ extension GatewayConfig {
         name("scopes", &h.scopes)
         name("roles", &h.roles)
         name("session", &h.session)
+        name("client_cert_subject", &h.clientCertSubject)
+        name("client_cert_sha256", &h.clientCertSHA256)
         for (claim, header) in r.stringMap("claims") {
             if !isHeaderName(header) {
                 r.issues.add(r.child("claims.\(claim)"), "must be a valid header name")

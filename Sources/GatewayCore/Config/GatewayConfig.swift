@@ -1,10 +1,13 @@
 import EventLoop
+import TLS
 
 /// The whole of `gateway.json`, decoded and validated. Durations are in milliseconds;
 /// relative file paths are already resolved against the configuration file's folder.
 public struct GatewayConfig: Sendable {
     public var listen: SocketAddress
     public var adminListen: SocketAddress?
+    /// TLS on the public listener (the admin listener stays plaintext, for probes).
+    public var tls: TLSServerConfiguration?
     /// Event-loop threads; 0 in the file means one per core.
     public var workers: Int
     public var limits: Limits
@@ -182,14 +185,20 @@ public struct IdentityHeaderNames: Sendable, Equatable {
     public var scopes = "X-Auth-Scopes"
     public var roles = "X-Auth-Roles"
     public var session = "X-Auth-Session"
+    /// The verified TLS client certificate (mTLS): its subject (RFC 2253) and SHA-256.
+    public var clientCertSubject = "X-Client-Cert-Subject"
+    public var clientCertSHA256 = "X-Client-Cert-SHA256"
     /// Claim name → header name.
     public var claims: [(claim: String, header: String)] = []
 
     /// Every configured name: these are removed from every incoming request.
-    public var allNames: [String] { [subject, scopes, roles, session] + claims.map(\.header) }
+    public var allNames: [String] {
+        [subject, scopes, roles, session, clientCertSubject, clientCertSHA256] + claims.map(\.header)
+    }
 
     public static func == (a: IdentityHeaderNames, b: IdentityHeaderNames) -> Bool {
         a.subject == b.subject && a.scopes == b.scopes && a.roles == b.roles && a.session == b.session
+            && a.clientCertSubject == b.clientCertSubject && a.clientCertSHA256 == b.clientCertSHA256
             && a.claims.map { $0.claim + ":" + $0.header } == b.claims.map { $0.claim + ":" + $0.header }
     }
 }

@@ -18,6 +18,8 @@ struct RequestHeadBuilder {
     /// Names removed from the request (`Route.droppedRequestHeaders`).
     let dropped: HeaderNameSet
     let clientAddress: String
+    /// The client came over TLS: `X-Forwarded-Proto: https`.
+    let secure: Bool
     let requestID: [UInt8]
     /// Identity header lines (`Name: value\r\n`…) made by the auth policy, or empty.
     let identityBlock: [UInt8]
@@ -77,7 +79,7 @@ struct RequestHeadBuilder {
                 HeadWriter.append(", ", to: &out)
             }
             out.append(contentsOf: clientAddress.utf8)
-            HeadWriter.append("\r\nX-Forwarded-Proto: http\r\n", to: &out)
+            HeadWriter.append(secure ? "\r\nX-Forwarded-Proto: https\r\n" : "\r\nX-Forwarded-Proto: http\r\n", to: &out)
             if head.hasHost {
                 HeadWriter.append("X-Forwarded-Host: ", to: &out)
                 head.appendCanonicalAuthority(to: &out)

@@ -147,7 +147,7 @@ extension ClientConnection {
             guard readable else { return }
             if input == nil { input = worker.loop.buffers.take() }
             do {
-                switch try input!.read(from: fd, max: 16384) {
+                switch try input!.read(from: transport, max: 16384) {
                 case .processed(0):
                     close()
                     return

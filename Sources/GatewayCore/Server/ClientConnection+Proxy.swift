@@ -34,6 +34,13 @@ extension ClientConnection: UpstreamOwner {
     // MARK: Starting
 
     func startProxy(_ route: Route, identity: [UInt8]) {
+        var identity = identity
+        if let cert = clientCertificate,
+            !ClientCertificateHeaders.render(cert, names: runtime.config.identityHeaders, into: &identity)
+        {
+            sendError(400, "invalid_request", "The client certificate's subject cannot be forwarded")
+            return
+        }
         exchange = ProxyExchangeState()
         if route.config.websocket && head.hasUpgradeField {
             switch WebSocketHandshake.classify(head) {
@@ -64,7 +71,8 @@ extension ClientConnection: UpstreamOwner {
         out.removeAll(keepingCapacity: true)
         RequestHeadBuilder(
             head: head, route: route, target: target, dropped: route.droppedRequestHeaders,
-            clientAddress: peer?.hostText ?? "unknown", requestID: requestID, identityBlock: identity,
+            clientAddress: peer?.hostText ?? "unknown", secure: transport.isLayered, requestID: requestID,
+            identityBlock: identity,
             upgrade: exchange.upgrade
         ).write(normalizedPath: worker.pathScratch, into: &out)
         upstreamRequestHead = out
@@ -135,7 +143,7 @@ extension ClientConnection: UpstreamOwner {
             guard readable else { break }
             if input == nil { input = worker.loop.buffers.take() }
             do {
-                switch try input!.read(from: fd, max: 65536) {
+                switch try input!.read(from: transport, max: 65536) {
                 case .processed(0):
                     // The client gave up in the middle of its body.
                     abort()

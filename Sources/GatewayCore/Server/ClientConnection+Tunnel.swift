@@ -72,7 +72,7 @@ extension ClientConnection {
                 } else if readable {
                     if input == nil { input = worker.loop.buffers.take() }
                     do {
-                        switch try input!.read(from: fd, max: 65536) {
+                        switch try input!.read(from: transport, max: 65536) {
                         case .processed(0):
                             tunnelClientDone = true
                             try? up.flush()
@@ -119,7 +119,7 @@ extension ClientConnection {
                 guard flushOutput() else { return }
                 if tunnelUpstreamDone && pendingOutput == 0 && !tunnelShutClient {
                     tunnelShutClient = true
-                    Socket.shutdownWrite(fd)
+                    _ = try? transport.shutdownWrite()
                 }
             }
             if progress { deadline = now + limits.idleTimeout }

@@ -1,6 +1,7 @@
 import EventLoop
 import Glibc
 import HTTP1
+import TLS
 
 /// One client connection, loop-confined: reads request heads, decides (route, policy),
 /// then either forwards the exchange to an upstream (`+Proxy`) or answers itself
@@ -28,7 +29,12 @@ final class ClientConnection: Selectable {
         case closed
     }
 
-    let fd: Int32
+    /// The only way to the client's socket: plain TCP or TLS, the connection cannot tell.
+    let transport: any Transport
+    /// The socket, for registration with the loop only.
+    var fd: Int32 { transport.fd }
+    /// The verified TLS client certificate, read once after the handshake (mTLS only).
+    private(set) lazy var clientCertificate: PeerCertificate? = (transport as? TLSTransport)?.verifiedPeerCertificate
     let peer: SocketAddress?
     unowned let worker: Worker
     var slot = -1
@@ -78,8 +84,8 @@ final class ClientConnection: Selectable {
     /// Accepted on the admin listener: served by the admin runtime only.
     let admin: Bool
 
-    init(fd: Int32, peer: SocketAddress?, worker: Worker, admin: Bool = false) {
-        self.fd = fd
+    init(transport: any Transport, peer: SocketAddress?, worker: Worker, admin: Bool = false) {
+        self.transport = transport
         self.peer = peer
         self.worker = worker
         self.runtime = admin ? worker.adminRuntime : worker.runtime
@@ -94,6 +100,11 @@ final class ClientConnection: Selectable {
         // After a hang-up no further edge will come: read until EOF from then on.
         if events & (EventLoop.hangupEvent | EventLoop.errorEvent) != 0 { peerClosed = true }
         if events & EventLoop.writeEvent != 0 { writable = true }
+        // TLS may need to write to read (handshake) or read to write: any event retries both.
+        if transport.isLayered {
+            readable = true
+            writable = true
+        }
         drive()
     }
 
@@ -144,7 +155,7 @@ final class ClientConnection: Selectable {
             let maxHead = runtime.httpLimits.maxRequestLine + runtime.httpLimits.maxHeaderBytes + 64
             input!.reserve(4096, limit: maxHead + 4096)
             do {
-                switch try input!.read(from: fd, max: 65536) {
+                switch try input!.read(from: transport, max: 65536) {
                 case .processed(0):
                     // The client closed: between requests that is normal, mid-head it gave up.
                     close()
@@ -346,9 +357,9 @@ final class ClientConnection: Selectable {
         guard let out = output else { return true }
         while out.readableCount > 0 && writable {
             do {
-                switch try Syscall.write(fd, out.readableBytes.baseAddress!, out.readableCount) {
-                case .processed(let n): out.consume(n)
-                case .wouldBlock: writable = false
+                switch try transport.write(out.readableBytes) {
+                case .bytes(let n): out.consume(n)
+                case .wantRead, .wantWrite, .closed: writable = false
                 }
             } catch {
                 writeFailed = true
@@ -389,7 +400,7 @@ final class ClientConnection: Selectable {
             deadline = now + 5_000
             return
         }
-        Socket.shutdownWrite(fd)
+        _ = try? transport.shutdownWrite()
         deadline = now + 2_000
         lingerDrive()
     }
@@ -398,7 +409,7 @@ final class ClientConnection: Selectable {
         if pendingOutput > 0 { return }
         if !lingerShut {
             lingerShut = true
-            Socket.shutdownWrite(fd)
+            _ = try? transport.shutdownWrite()
             deadline = now + 2_000
         }
         if input == nil { input = worker.loop.buffers.take() }
@@ -406,7 +417,7 @@ final class ClientConnection: Selectable {
         while readable && discarded < 1 << 20 {
             input!.clear()
             do {
-                switch try input!.read(from: fd, max: 16384) {
+                switch try input!.read(from: transport, max: 16384) {
                 case .processed(0):
                     close()
                     return
@@ -440,7 +451,7 @@ final class ClientConnection: Selectable {
         phase = .closed
         deadline = 0
         worker.loop.deregister(fd)
-        Syscall.close(fd)
+        transport.close()
         if let i = input { worker.loop.buffers.give(i) }
         if let o = output { worker.loop.buffers.give(o) }
         input = nil

@@ -1,4 +1,5 @@
 import EventLoop
+import TLS
 
 /// Accepts connections on one worker's SO_REUSEPORT socket.
 final class Listener: Selectable {
@@ -32,12 +33,24 @@ final class Listener: Selectable {
                 Syscall.close(cfd)
                 continue
             }
-            let c = ClientConnection(fd: cfd, peer: peer, worker: worker, admin: admin)
+            let transport: any Transport
+            if !admin, let tls = worker.runtime.tls {
+                // The handshake runs in the connection's first reads, timed by the header timeout.
+                guard let t = try? TLSTransport(fd: cfd, context: tls, role: .server) else {
+                    limiter.release(peer)
+                    Syscall.close(cfd)
+                    continue
+                }
+                transport = t
+            } else {
+                transport = PlainTransport(fd: cfd)
+            }
+            let c = ClientConnection(transport: transport, peer: peer, worker: worker, admin: admin)
             do {
                 try worker.loop.register(cfd, c)
             } catch {
                 limiter.release(peer)
-                Syscall.close(cfd)
+                transport.close()
                 continue
             }
             worker.add(c)
