@@ -62,4 +62,14 @@ static inline int shim_SSL_TLSEXT_ERR_ALERT_FATAL(void) { return SSL_TLSEXT_ERR_
 /* XN_FLAG_RFC2253 is an OR of several flags: Swift cannot import it. */
 static inline unsigned long shim_XN_FLAG_RFC2253(void) { return XN_FLAG_RFC2253; }
 
+/* SSL_CTX_set_app_data / get_app_data are macros over ex_data index 0. */
+static inline int shim_SSL_CTX_set_app_data(SSL_CTX *ctx, void *arg) { return SSL_CTX_set_app_data(ctx, arg); }
+static inline void *shim_SSL_CTX_get_app_data(const SSL_CTX *ctx) { return SSL_CTX_get_app_data(ctx); }
+
+/* The client-side session cache, kept by the caller (new-session callback), not by libssl. */
+static inline long shim_SSL_SESS_CACHE_client_external(void)
+{
+    return SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE;
+}
+
 #endif

@@ -49,6 +49,10 @@ public protocol Transport: AnyObject {
     /// to make progress: a short read does not mean the socket is drained, and any readiness
     /// event may unblock either direction.
     var isLayered: Bool { get }
+    /// Whether the peer sent anything (or closed) since the last read, without blocking. A
+    /// plain socket is peeked; TLS first consumes what is not application data (TLS 1.3
+    /// session tickets arrive after the handshake), so only real bytes or a close count.
+    func pendingInput() -> Syscall.Pending
 }
 
 /// A plain TCP (or Unix) socket.
@@ -61,6 +65,8 @@ public final class PlainTransport: Transport {
     }
 
     public var isLayered: Bool { false }
+
+    public func pendingInput() -> Syscall.Pending { Syscall.pending(fd) }
 
     @inline(__always)
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(TransportError) -> TransportIO {

@@ -17,13 +17,16 @@ final class GatewayRuntime: Sendable {
     let admin: GatewayRuntime?
     /// The public listener's TLS context (certificates of this generation); nil: plaintext.
     let tls: TLSContext?
+    /// One client context per distinct `https://` upstream setting of the routes.
+    let upstreamTLS: [UpstreamTLS: TLSContext]
 
     init(
         config: GatewayConfig, auth: AuthRuntime?, localRoutes: [([UInt8], LocalHandler)] = [],
-        admin: GatewayRuntime? = nil, tls: TLSContext? = nil
+        admin: GatewayRuntime? = nil, tls: TLSContext? = nil, upstreamTLS: [UpstreamTLS: TLSContext] = [:]
     ) {
         self.config = config
         self.tls = tls
+        self.upstreamTLS = upstreamTLS
         self.admin = admin
         self.auth = auth
         self.localRoutes = localRoutes

@@ -1,5 +1,6 @@
 internal import CTLS
 import Glibc
+import Synchronization
 
 /// Cipher suites below TLS 1.3 (which has its own, all modern): forward secret AEAD only,
 /// as Mozilla's "intermediate" profile.
@@ -17,13 +18,36 @@ public final class TLSContext: @unchecked Sendable {
     private(set) var sniCandidates: [TLSContext] = []
     /// ALPN protocols in wire format (length-prefixed), for the server's select callback.
     private(set) var alpnWire: [UInt8] = []
+    /// Client: the last session the server gave us, offered by the next connection for
+    /// resumption (one server per context: the context is made per upstream setting).
+    private let session = Mutex<SessionSlot>(SessionSlot())
 
     private init(ctx: OpaquePointer, isServer: Bool) {
         self.ctx = ctx
         self.isServer = isServer
     }
 
-    deinit { SSL_CTX_free(ctx) }
+    deinit {
+        session.withLock { if let s = $0.pointer { SSL_SESSION_free(s) } }
+        SSL_CTX_free(ctx)
+    }
+
+    /// Keeps `new` (owned) as the session to resume, releasing the one before.
+    func storeSession(_ new: OpaquePointer) {
+        let old = session.withLock { slot -> SessionSlot in
+            let o = slot
+            slot = SessionSlot(pointer: new)
+            return o
+        }
+        if let p = old.pointer { SSL_SESSION_free(p) }
+    }
+
+    /// Offers the stored session to `ssl` (which takes its own reference).
+    func offerSession(to ssl: OpaquePointer) {
+        session.withLock { slot in
+            if let s = slot.pointer { _ = SSL_set_session(ssl, s) }
+        }
+    }
 
     /// A listener's context: every certificate loaded and checked against its key now, so a
     /// bad file is a start-up (or reload) error, never a failed handshake later.
@@ -98,6 +122,9 @@ public final class TLSContext: @unchecked Sendable {
             throw .context(reason: "system CA store: \(OpenSSLErrors.drain())")
         }
         SSL_CTX_set_verify(raw, config.verifyPeer ? SSL_VERIFY_PEER : SSL_VERIFY_NONE, nil)
+        _ = shim_SSL_CTX_set_session_cache_mode(raw, shim_SSL_SESS_CACHE_client_external())
+        _ = shim_SSL_CTX_set_app_data(raw, Unmanaged.passUnretained(c).toOpaque())
+        SSL_CTX_sess_set_new_cb(raw, newSessionCallback)
         if let files = config.certificate {
             guard SSL_CTX_use_certificate_chain_file(raw, files.chainPath) == 1 else {
                 throw .certificateChain(path: files.chainPath, reason: OpenSSLErrors.drain())
@@ -153,6 +180,20 @@ public final class TLSContext: @unchecked Sendable {
         }
         return nil
     }
+}
+
+/// A client connection got a session (TLS 1.3: after the handshake, in a ticket): keep it.
+private let newSessionCallback: @convention(c) (OpaquePointer?, OpaquePointer?) -> Int32 = { ssl, session in
+    guard let ssl, let session, let ctx = SSL_get_SSL_CTX(ssl), let arg = shim_SSL_CTX_get_app_data(ctx) else {
+        return 0
+    }
+    Unmanaged<TLSContext>.fromOpaque(arg).takeUnretainedValue().storeSession(session)
+    return 1  // we own the reference now
+}
+
+/// An `SSL_SESSION` reference; libssl's sessions are reference-counted and thread-safe.
+struct SessionSlot: @unchecked Sendable {
+    var pointer: OpaquePointer?
 }
 
 /// `["http/1.1"]` -> `\x08http/1.1`.

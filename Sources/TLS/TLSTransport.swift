@@ -31,7 +31,27 @@ public final class TLSTransport: Transport {
     private let context: TLSContext
     private var closed = false
     public private(set) var handshakeComplete = false
+    /// A TLS or socket error was seen: the session is not offered again.
+    private var failed = false
     public var isLayered: Bool { true }
+
+    /// Reads one byte, if any: the connection is dropped when this says `.bytes` (it is only
+    /// asked of an idle connection, whose every application byte is unwanted).
+    public func pendingInput() -> Syscall.Pending {
+        var byte: UInt8 = 0
+        do {
+            switch try withUnsafeMutableBytes(of: &byte, { try read(into: $0) }) {
+            case .bytes: return .bytes
+            case .closed: return .endOfStream
+            case .wantRead, .wantWrite: return .nothing
+            }
+        } catch let error as TransportError {
+            if case .io(let e) = error { return .failed(errno: e.errno) }
+            return .failed(errno: EPROTO)
+        } catch {
+            return .failed(errno: EPROTO)
+        }
+    }
 
     public init(fd: Int32, context: TLSContext, role: Role) throws(TLSError) {
         guard let ssl = SSL_new(context.ctx) else { throw .context(reason: OpenSSLErrors.drain()) }
@@ -53,11 +73,15 @@ public final class TLSTransport: Transport {
                 _ = shim_SSL_set_tlsext_host_name(ssl, name)
                 _ = SSL_set1_host(ssl, name)
             }
+            context.offerSession(to: ssl)
             SSL_set_connect_state(ssl)
         }
     }
 
     deinit {
+        // libssl marks the session of a connection freed without a shutdown as not
+        // resumable; a connection that ended without a TLS error keeps its session usable.
+        if handshakeComplete && !failed { SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN) }
         SSL_free(ssl)
         if !closed { Syscall.close(fd) }
     }
@@ -124,6 +148,9 @@ public final class TLSTransport: Transport {
 
     public var protocolVersion: String { String(cString: SSL_get_version(ssl)) }
 
+    /// Whether the handshake resumed an earlier session.
+    public var resumedSession: Bool { SSL_session_reused(ssl) == 1 }
+
     /// The server name the client asked for (SNI), on the server side.
     public var requestedServerName: String? {
         guard let name = SSL_get_servername(ssl, TLSEXT_NAMETYPE_host_name) else { return nil }
@@ -140,6 +167,7 @@ public final class TLSTransport: Transport {
 
     private func outcome(_ r: Int32, reading: Bool) throws(TransportError) -> TransportIO {
         let e = SSL_get_error(ssl, r)
+        if e != SSL_ERROR_WANT_READ && e != SSL_ERROR_WANT_WRITE && e != SSL_ERROR_ZERO_RETURN { failed = true }
         switch e {
         case SSL_ERROR_WANT_READ:
             return .wantRead

@@ -178,4 +178,22 @@ struct TLSTransportTests {
             #expect(error == .keyMismatch(chain: pki.path("server.pem"), key: pki.path("other.key")))
         }
     }
+
+    @Test func clientResumesTheLastSession() throws {
+        let server = try TLSContext.server(serverConfig())
+        let client = try TLSContext.client(clientConfig())
+        do {
+            let first = try Pair(server: server, client: client)
+            try first.handshake()
+            #expect(!first.client.resumedSession)
+            // TLS 1.3 tickets come after the handshake: the client takes them with its next read.
+            #expect(try Pair.send("hello", from: first.server, to: first.client) == "hello")
+            first.client.close()
+            first.server.close()
+        }  // freed without a TLS shutdown, as pooled upstream connections are: still resumable
+        let second = try Pair(server: server, client: client)
+        try second.handshake()
+        #expect(second.client.resumedSession)
+        #expect(try Pair.send("again", from: second.client, to: second.server) == "again")
+    }
 }

@@ -13,6 +13,7 @@ def _openssl(*args):
 class PKI:
     def __init__(self, directory=None):
         self.dir = directory or tempfile.mkdtemp(prefix="gw-pki-")
+        os.makedirs(self.dir, exist_ok=True)
         _openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
                  "-keyout", self.path("ca.key"), "-out", self.path("ca.pem"), "-subj", "/CN=Test CA",
                  "-days", "2")

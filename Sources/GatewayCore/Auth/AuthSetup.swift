@@ -22,6 +22,16 @@ extension GatewayRuntime {
                 throw ConfigError("tls", error.description)
             }
         }
+        var upstreamTLS: [UpstreamTLS: TLSContext] = [:]
+        for (i, route) in config.routes.enumerated() {
+            for settings in route.upstreams.compactMap(\.tls) where upstreamTLS[settings] == nil {
+                do {
+                    upstreamTLS[settings] = try TLSContext.client(settings.clientConfiguration)
+                } catch {
+                    throw ConfigError("routes[\(i)].upstream_tls", error.description)
+                }
+            }
+        }
         var admin: GatewayRuntime?
         if let context, config.adminListen != nil {
             var adminConfig = config
@@ -32,7 +42,7 @@ extension GatewayRuntime {
                 localRoutes: AdminEndpoints.handlers(context: context, hasTokens: config.tokens != nil))
         }
         guard let tokens = config.tokens else {
-            return GatewayRuntime(config: config, auth: nil, admin: admin, tls: tls)
+            return GatewayRuntime(config: config, auth: nil, admin: admin, tls: tls, upstreamTLS: upstreamTLS)
         }
         var issues: [ConfigError.Issue] = []
         var keys: TokenKeys?
@@ -73,7 +83,8 @@ extension GatewayRuntime {
             if let p = a.tokenPath { local.append((Array(p.utf8), TokenEndpointHandler(endpoints: endpoints))) }
             if let p = a.logoutPath { local.append((Array(p.utf8), LogoutHandler(endpoints: endpoints))) }
         }
-        return GatewayRuntime(config: config, auth: auth, localRoutes: local, admin: admin, tls: tls)
+        return GatewayRuntime(
+            config: config, auth: auth, localRoutes: local, admin: admin, tls: tls, upstreamTLS: upstreamTLS)
     }
 }
 

@@ -57,7 +57,7 @@ extension GatewayConfig {
         let auth = readAuth(&r, base: baseDirectory)
         let log = readLog(&r)
         let allowUnderscores = r.bool("allow_underscores_in_headers", default: false)
-        let routes = readRoutes(&r, limits: limits, allowUnderscores: allowUnderscores)
+        let routes = readRoutes(&r, limits: limits, allowUnderscores: allowUnderscores, directory: baseDirectory)
         r.finish()
 
         if routes.isEmpty && !issues.issues.contains(where: { $0.path.hasPrefix("routes") }) {
@@ -304,7 +304,7 @@ extension GatewayConfig {
                 }
             case "upstream":
                 if let u = c.string("url", required: true) {
-                    switch parseUpstreamURL(u) {
+                    switch parseUpstreamURL(u, allowTLS: false) {
                     case .success(let url):
                         a.authenticator = .upstream(
                             url: url, path: url.basePath.isEmpty ? "/" : url.basePath,
@@ -351,9 +351,9 @@ extension GatewayConfig {
         return l
     }
 
-    private static func readRoutes(_ root: inout ConfigReader, limits: Limits, allowUnderscores: Bool)
-        -> [RouteConfig]
-    {
+    private static func readRoutes(
+        _ root: inout ConfigReader, limits: Limits, allowUnderscores: Bool, directory: String
+    ) -> [RouteConfig] {
         guard let v = root.raw("routes") else { return [] }
         guard case .array(let items) = v else {
             root.issues.add("routes", "must be an array")
@@ -390,6 +390,16 @@ extension GatewayConfig {
             }
             if upstreams.isEmpty && !r.issues.issues.contains(where: { $0.path.hasPrefix(r.child("upstream")) }) {
                 r.issues.add(r.child("upstream"), "is required (a URL or a list of URLs)")
+            }
+            if let tls = readUpstreamTLS(&r, base: directory) {
+                if !upstreams.contains(where: { $0.tls != nil }) {
+                    r.issues.add(r.child("upstream_tls"), "applies only to https:// upstreams")
+                }
+                for i in upstreams.indices where upstreams[i].tls != nil {
+                    var t = tls
+                    if t.serverName.isEmpty { t.serverName = upstreams[i].host }
+                    upstreams[i].tls = t
+                }
             }
             let authText = r.string("auth") ?? "required"
             let auth = AuthMode(rawValue: authText)
@@ -478,14 +488,19 @@ extension GatewayConfig {
         return routes
     }
 
-    /// Parses `http://host[:port][/base]`, resolving the host now (start-up or reload).
-    static func parseUpstreamURL(_ text: String) -> Result<UpstreamURL, URLProblem> {
-        guard text.hasPrefix("http://") else {
+    /// Parses `http://host[:port][/base]` or `https://…`, resolving the host now (start-up or
+    /// reload). An https URL gets `tls` with its host as the name to verify; the route's
+    /// `upstream_tls` fills in the rest.
+    static func parseUpstreamURL(_ text: String, allowTLS: Bool = true) -> Result<UpstreamURL, URLProblem> {
+        let secure = text.hasPrefix("https://")
+        guard text.hasPrefix("http://") || (secure && allowTLS) else {
             return .failure(
                 URLProblem(
-                    message: "\(JSONWriter.quoted(text)) must be an http:// URL (TLS to upstreams is not supported)"))
+                    message: allowTLS
+                        ? "\(JSONWriter.quoted(text)) must be an http:// or https:// URL"
+                        : "\(JSONWriter.quoted(text)) must be an http:// URL (https is not supported here yet)"))
         }
-        var rest = text.dropFirst(7)
+        var rest = text.dropFirst(secure ? 8 : 7)
         var base = ""
         if let slash = rest.firstIndex(of: "/") {
             base = String(rest[slash...])
@@ -498,7 +513,8 @@ extension GatewayConfig {
             }
         }
         var host = String(rest)
-        var port: UInt16 = 80
+        let defaultPort: UInt16 = secure ? 443 : 80
+        var port = defaultPort
         if host.hasPrefix("[") {
             guard let close = host.firstIndex(of: "]") else {
                 return .failure(URLProblem(message: "\(JSONWriter.quoted(text)): bad IPv6 literal"))
@@ -533,7 +549,8 @@ extension GatewayConfig {
         return .success(
             UpstreamURL(
                 host: host, port: port, basePath: base, address: addresses[0],
-                authority: port == 80 ? hostPart : "\(hostPart):\(port)"))
+                authority: port == defaultPort ? hostPart : "\(hostPart):\(port)",
+                tls: secure ? UpstreamTLS(serverName: host) : nil))
     }
 }
 

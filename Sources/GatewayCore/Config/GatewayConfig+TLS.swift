@@ -1,3 +1,4 @@
+import HTTP1
 import TLS
 
 extension GatewayConfig {
@@ -52,5 +53,27 @@ extension GatewayConfig {
         }
         r.finish()
         return settings
+    }
+
+    /// A route's `upstream_tls`: how its `https://` upstreams are verified, and the client
+    /// certificate it shows them. There is no switch to skip verification.
+    static func readUpstreamTLS(_ root: inout ConfigReader, base: String) -> UpstreamTLS? {
+        guard var r = root.object("upstream_tls") else { return nil }
+        var t = UpstreamTLS(serverName: "")
+        t.caFile = r.string("ca_file").map { FileIO.resolve($0, against: base) }
+        t.certFile = r.string("cert_file").map { FileIO.resolve($0, against: base) }
+        t.keyFile = r.string("key_file").map { FileIO.resolve($0, against: base) }
+        if (t.certFile == nil) != (t.keyFile == nil) {
+            r.issues.add(r.path, "cert_file and key_file go together (the client certificate for mTLS)")
+        }
+        if let name = r.string("server_name") {
+            if let c = try? HostCanonicalizer.canonicalize(name), c.port < 0, !c.host.hasPrefix("[") {
+                t.serverName = c.host
+            } else {
+                r.issues.add(r.child("server_name"), "\(JSONWriter.quoted(name)) must be a host name or IP literal")
+            }
+        }
+        r.finish()
+        return t
     }
 }

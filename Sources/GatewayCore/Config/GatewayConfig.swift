@@ -112,14 +112,33 @@ public struct UpstreamURL: Sendable, Equatable, Hashable, CustomStringConvertibl
     public var address: SocketAddress
     /// `host:port` as sent in `Host` when the route does not preserve the client's.
     public var authority: String
+    /// `https://`: how the server is verified (the route's `upstream_tls`); nil for `http://`.
+    public var tls: UpstreamTLS?
 
-    public var description: String { "http://\(authority)\(basePath)" }
+    public var description: String { "\(tls == nil ? "http" : "https")://\(authority)\(basePath)" }
 
     /// Keys the per-worker connection pool on every request: hash what tells upstreams
     /// apart cheaply (equality still compares every field).
     public func hash(into h: inout Hasher) {
         h.combine(port)
         h.combine(host)
+    }
+}
+
+/// TLS to an `https://` upstream: always verified, against `caFile` or the system store, for
+/// `serverName` (also sent as SNI); optionally with a client certificate (mTLS).
+public struct UpstreamTLS: Sendable, Hashable {
+    public var serverName: String
+    public var caFile: String?
+    public var certFile: String?
+    public var keyFile: String?
+
+    var clientConfiguration: TLSClientConfiguration {
+        var c = TLSClientConfiguration()
+        c.caPath = caFile
+        if let certFile, let keyFile { c.certificate = CertificateFiles(chainPath: certFile, keyPath: keyFile) }
+        c.alpn = ["http/1.1"]
+        return c
     }
 }
 

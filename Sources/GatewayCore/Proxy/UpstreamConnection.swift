@@ -1,5 +1,6 @@
 import EventLoop
 import Glibc
+import TLS
 
 /// What an upstream connection reports to the exchange using it.
 protocol UpstreamOwner: AnyObject {
@@ -13,13 +14,24 @@ enum UpstreamFailure: Error, Equatable {
     case connectFailed(errno: Int32)
     case connectTimedOut
     case io(errno: Int32)
+    /// The TLS handshake with an https upstream failed (verification, version, …).
+    case tls(reason: String)
+
+    init(_ error: TransportError) {
+        switch error {
+        case .io(let e): self = .io(errno: e.errno)
+        case .handshake(let reason), .protocolViolation(let reason): self = .tls(reason: reason)
+        }
+    }
 }
 
 /// One TCP connection to an upstream, loop-confined. While it serves an exchange its
 /// events go to `owner`; idle in the pool, any event means the upstream closed it or sent
 /// something unasked, and it is dropped.
 final class UpstreamConnection: Selectable {
-    let fd: Int32
+    /// The only way to the upstream's socket: plain TCP or TLS.
+    let transport: any Transport
+    var fd: Int32 { transport.fd }
     let target: UpstreamURL
     unowned let worker: Worker
     private(set) var connecting: Bool
@@ -35,8 +47,8 @@ final class UpstreamConnection: Selectable {
     /// Pool bookkeeping.
     var idleDeadline: Int64 = 0
 
-    init(fd: Int32, target: UpstreamURL, worker: Worker, connecting: Bool) {
-        self.fd = fd
+    init(transport: any Transport, target: UpstreamURL, worker: Worker, connecting: Bool) {
+        self.transport = transport
         self.target = target
         self.worker = worker
         self.connecting = connecting
@@ -50,11 +62,24 @@ final class UpstreamConnection: Selectable {
         } catch {
             throw .connectFailed(errno: error.errno)
         }
-        let c = UpstreamConnection(fd: r.fd, target: target, worker: worker, connecting: r.inProgress)
+        let transport: any Transport
+        if let tls = target.tls {
+            // The handshake starts with the first write once the TCP connect completes.
+            guard let context = worker.runtime.upstreamTLS[tls],
+                let t = try? TLSTransport(fd: r.fd, context: context, role: .client(serverName: tls.serverName))
+            else {
+                Syscall.close(r.fd)
+                throw .tls(reason: "no TLS context for \(target)")
+            }
+            transport = t
+        } else {
+            transport = PlainTransport(fd: r.fd)
+        }
+        let c = UpstreamConnection(transport: transport, target: target, worker: worker, connecting: r.inProgress)
         do {
             try worker.loop.register(r.fd, c)
         } catch {
-            Syscall.close(r.fd)
+            transport.close()
             throw .connectFailed(errno: error.errno)
         }
         return c
@@ -69,6 +94,11 @@ final class UpstreamConnection: Selectable {
         if events & (EventLoop.readEvent | EventLoop.hangupEvent | EventLoop.errorEvent) != 0 { readable = true }
         if events & (EventLoop.hangupEvent | EventLoop.errorEvent) != 0 { hangupSeen = true }
         if events & EventLoop.writeEvent != 0 { writable = true }
+        // TLS may need to write to read (handshake) or read to write: any event retries both.
+        if transport.isLayered && !connecting {
+            readable = true
+            writable = true
+        }
         if connecting {
             guard events & (EventLoop.writeEvent | EventLoop.errorEvent | EventLoop.hangupEvent) != 0 else { return }
             connecting = false
@@ -82,6 +112,9 @@ final class UpstreamConnection: Selectable {
             if closed { return }
         }
         guard let owner else {
+            // TLS 1.3 session tickets may arrive after the answer: libssl takes them, and an
+            // idle connection that got nothing else stays pooled.
+            if transport.isLayered, UpstreamReuse.mayHandOff(transport.pendingInput()) { return }
             // Idle in the pool: the upstream closed it (or misbehaved). Forget it.
             worker.upstreamPool.remove(self)
             close()
@@ -146,24 +179,35 @@ final class UpstreamConnection: Selectable {
 
     private func write(_ bytes: UnsafeRawBufferPointer) throws(UpstreamFailure) -> IOResult<Int> {
         do {
-            return try Syscall.write(fd, bytes.baseAddress!, bytes.count)
+            switch try transport.write(bytes) {
+            case .bytes(let n): return .processed(n)
+            case .wantRead, .wantWrite, .closed: return .wouldBlock
+            }
         } catch {
-            throw .io(errno: error.errno)
+            throw UpstreamFailure(error)
         }
     }
+
+    /// Ends the sending side (a tunnel's client half-closed).
+    func shutdownWrite() {
+        _ = try? transport.shutdownWrite()
+    }
+
+    /// Whether the upstream sent anything (or closed) since the last read: see `Transport`.
+    func pendingInput() -> Syscall.Pending { transport.pendingInput() }
 
     /// Reads what is available into `input`. Returns false at end of stream.
     func read() throws(UpstreamFailure) -> IOResult<Int> {
         if input == nil { input = worker.loop.buffers.take() }
         do {
-            let r = try input!.read(from: fd, max: 65536)
+            let r = try input!.read(from: transport, max: 65536)
             switch r {
             case .wouldBlock: readable = false
             case .processed(let n): if n > 0 && input!.lastReadWasShort && !hangupSeen { readable = false }
             }
             return r
         } catch {
-            throw .io(errno: error.errno)
+            throw UpstreamFailure(error)
         }
     }
 
@@ -184,7 +228,7 @@ final class UpstreamConnection: Selectable {
         closed = true
         owner = nil
         worker.loop.deregister(fd)
-        Syscall.close(fd)
+        transport.close()
         if let i = input { worker.loop.buffers.give(i) }
         if let o = output { worker.loop.buffers.give(o) }
         input = nil

@@ -20,7 +20,7 @@ final class UpstreamPool {
     func take(_ target: UpstreamURL) -> UpstreamConnection? {
         // Mutated in place through the subscript: copying the list out would copy its storage.
         while let c = idle[target]?.popLast() {
-            if UpstreamReuse.mayHandOff(Syscall.pending(c.fd)) { return c }
+            if UpstreamReuse.mayHandOff(c.pendingInput()) { return c }
             c.close()
         }
         return nil

@@ -426,7 +426,7 @@ extension ClientConnection: UpstreamOwner {
     private func responseComplete(_ up: UpstreamConnection, reusable: Bool = true) {
         // A last read that filled the buffer may have left bytes in the socket, past the
         // answer's end, with no new edge to report them: look before pooling.
-        let pending: Syscall.Pending = reusable && up.readable ? Syscall.pending(up.fd) : .nothing
+        let pending: Syscall.Pending = reusable && up.readable ? up.pendingInput() : .nothing
         let refusal = UpstreamReuse.refusal(
             UpstreamReuse.AnswerEnd(
                 upstreamKeepAlive: responseHead.keepAlive, closeDelimited: !reusable,
@@ -511,6 +511,10 @@ extension ClientConnection: UpstreamOwner {
     }
 
     private func upstreamUnavailable(_ failure: UpstreamFailure) {
+        if case .tls(let reason) = failure, let target = exchange.target {
+            // The operator needs the reason (wrong CA, name mismatch); the client gets a plain 502.
+            Logger(level: runtime.config.log.level).warning("TLS to upstream \(target) failed: \(reason)")
+        }
         dropUpstream()
         switch failure {
         case .connectTimedOut:

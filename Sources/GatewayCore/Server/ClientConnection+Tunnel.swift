@@ -76,7 +76,7 @@ extension ClientConnection {
                         case .processed(0):
                             tunnelClientDone = true
                             try? up.flush()
-                            Socket.shutdownWrite(up.fd)
+                            up.shutdownWrite()
                         case .processed:
                             progress = true
                         case .wouldBlock:

@@ -54,7 +54,6 @@ final class GatewayServer: Sendable {
         port = address.port
         let listenFDs = fds
         let adminListenFD = adminFD
-        let limiter = self.limiter
         let ready = Atomic<Int>(0)
         group.start(name: "gw-loop") { [self] loop in
             let worker = Worker(loop: loop, runtime: runtime, context: context)
