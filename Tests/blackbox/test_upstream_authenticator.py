@@ -228,3 +228,48 @@ def test_password_never_logged(gateway_factory, upstream, tmp_path, service):
     for text in (out, err):
         assert PASSWORD not in text
         assert "Zq8" not in text
+
+
+# --- over https (issue 11): the service's certificate is verified, and a wrong CA is "unavailable".
+
+@pytest.fixture
+def tls_service(tmp_path):
+    import ssl
+    from tlskit import PKI
+    pki = PKI(str(tmp_path / "pki"))
+    s = VerifyService()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(pki.path("server.pem"), pki.path("server.key"))
+    s.server.socket = ctx.wrap_socket(s.server.socket, server_side=True)
+    yield s, pki
+    s.close()
+
+
+def https_config(tmp_path, upstream, service, tls):
+    cfg = config(tmp_path, upstream, "https://localhost:%d/verify" % service.port)
+    if tls is not None:
+        cfg["auth"]["authenticator"]["tls"] = tls
+    return cfg
+
+
+def test_login_through_an_https_authenticator(gateway_factory, upstream, tmp_path, tls_service):
+    service, pki = tls_service
+    gw = gateway_factory(https_config(tmp_path, upstream, service, {"ca_file": pki.path("ca.pem")}), env=ENV)
+    r = login(gw)
+    assert r.status_code == 200, r.text
+    claims = jwt.decode(r.json()["access_token"], SECRET, algorithms=["HS256"], audience=AUDIENCE)
+    assert claims["sub"] == "user-42"
+    assert service.requests and json.loads(service.requests[-1]["body"])["username"] == USER
+
+
+def test_an_https_authenticator_with_an_unknown_ca_is_unavailable(gateway_factory, upstream, tmp_path,
+                                                                   tls_service):
+    service, pki = tls_service
+    gw = gateway_factory(https_config(tmp_path, upstream, service, None), env=ENV)  # system store only
+    r = login(gw)
+    assert r.status_code == 503, r.text
+    assert service.requests == []  # the credentials never left over an unverified connection
+    gw2 = gateway_factory(https_config(tmp_path, upstream, service, {"ca_file": pki.path("ca.pem"),
+                                                                     "server_name": "other.example"}), env=ENV)
+    assert login(gw2).status_code == 503
+    assert service.requests == []

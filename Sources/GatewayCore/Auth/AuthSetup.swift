@@ -60,7 +60,15 @@ extension GatewayRuntime {
                 issues += error.issues
             }
         case .upstream(let url, let path, let timeout)?:
-            authenticator = UpstreamAuthenticator(url: url, path: path, timeout: timeout)
+            var context: TLSContext?
+            if let tls = url.tls {
+                do {
+                    context = try TLSContext.client(tls.clientConfiguration)
+                } catch {
+                    issues.append(.init(path: "auth.authenticator.tls", message: error.description))
+                }
+            }
+            authenticator = UpstreamAuthenticator(url: url, path: path, timeout: timeout, tls: context)
         case nil:
             break
         }

@@ -304,8 +304,15 @@ extension GatewayConfig {
                 }
             case "upstream":
                 if let u = c.string("url", required: true) {
-                    switch parseUpstreamURL(u, allowTLS: false) {
-                    case .success(let url):
+                    switch parseUpstreamURL(u) {
+                    case .success(var url):
+                        if let tls = readUpstreamTLS(&c, key: "tls", base: base) {
+                            if url.tls == nil {
+                                c.issues.add(c.child("tls"), "applies only to an https:// url")
+                            } else {
+                                url.tls = tls.named(tls.serverName.isEmpty ? url.host : tls.serverName)
+                            }
+                        }
                         a.authenticator = .upstream(
                             url: url, path: url.basePath.isEmpty ? "/" : url.basePath,
                             timeout: c.duration("timeout", default: 5000, range: 10...60_000))

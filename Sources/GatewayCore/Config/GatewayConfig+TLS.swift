@@ -57,8 +57,10 @@ extension GatewayConfig {
 
     /// A route's `upstream_tls`: how its `https://` upstreams are verified, and the client
     /// certificate it shows them. There is no switch to skip verification.
-    static func readUpstreamTLS(_ root: inout ConfigReader, base: String) -> UpstreamTLS? {
-        guard var r = root.object("upstream_tls") else { return nil }
+    static func readUpstreamTLS(_ root: inout ConfigReader, key: String = "upstream_tls", base: String)
+        -> UpstreamTLS?
+    {
+        guard var r = root.object(key) else { return nil }
         var t = UpstreamTLS(serverName: "")
         t.caFile = r.string("ca_file").map { FileIO.resolve($0, against: base) }
         t.certFile = r.string("cert_file").map { FileIO.resolve($0, against: base) }

@@ -133,6 +133,12 @@ public struct UpstreamTLS: Sendable, Hashable {
     public var certFile: String?
     public var keyFile: String?
 
+    func named(_ name: String) -> UpstreamTLS {
+        var t = self
+        t.serverName = name
+        return t
+    }
+
     var clientConfiguration: TLSClientConfiguration {
         var c = TLSClientConfiguration()
         c.caPath = caFile

@@ -1,6 +1,7 @@
 import EventLoop
 import Glibc
 import HTTP1
+import TLS
 
 /// Delegates the password check to an existing service (SPEC §3): POSTs
 /// `{"username": .., "password": ..}` as JSON to the configured URL. A 2xx answer with a
@@ -13,6 +14,8 @@ struct UpstreamAuthenticator: Authenticator {
     let url: UpstreamURL
     let path: String
     let timeout: Int64
+    /// For an `https://` url: how the service is verified (always).
+    var tls: TLSContext?
 
     static let maxResponseBytes = 256 * 1024
 
@@ -33,7 +36,11 @@ struct UpstreamAuthenticator: Authenticator {
         defer { for i in request.indices { request[i] = 0 } }
 
         let answer: (status: Int, body: [UInt8])
-        switch BlockingHTTP.exchange(request, with: url.address, timeout: timeout, limit: Self.maxResponseBytes) {
+        let security = url.tls.flatMap { t in tls.map { (context: $0, serverName: t.serverName) } }
+        if url.tls != nil && security == nil { return .unavailable("no TLS context for \(url)") }
+        switch BlockingHTTP.exchange(
+            request, with: url.address, tls: security, timeout: timeout, limit: Self.maxResponseBytes)
+        {
         case .success(let a): answer = a
         case .failure(let f): return .unavailable(f.reason)
         }
@@ -73,8 +80,8 @@ struct ExchangeFailure: Error {
 /// One blocking HTTP/1.1 exchange with `Connection: close`, for pool threads only.
 enum BlockingHTTP {
     static func exchange(
-        _ request: [UInt8], with address: SocketAddress, timeout: Int64,
-        limit: Int
+        _ request: [UInt8], with address: SocketAddress, tls: (context: TLSContext, serverName: String)? = nil,
+        timeout: Int64, limit: Int
     ) -> Result<(status: Int, body: [UInt8]), ExchangeFailure> {
         let deadline = EventLoop.monotonicMillis() + timeout
         let fd: Int32
@@ -95,35 +102,53 @@ enum BlockingHTTP {
         } catch {
             return .failure(ExchangeFailure("connect failed: \(error)"))
         }
-        defer { Syscall.close(fd) }
-        var sent = 0
-        while sent < request.count {
-            guard wait(fd, Int16(POLLOUT), deadline) else { return .failure(ExchangeFailure("send timed out")) }
-            let n = request.withUnsafeBytes {
-                send(fd, $0.baseAddress! + sent, request.count - sent, Int32(MSG_NOSIGNAL))
+        // The socket stays non-blocking; the transport (plain or TLS) says what to wait for.
+        let transport: any Transport
+        if let tls {
+            guard let t = try? TLSTransport(fd: fd, context: tls.context, role: .client(serverName: tls.serverName))
+            else {
+                Syscall.close(fd)
+                return .failure(ExchangeFailure("TLS setup failed"))
             }
-            if n < 0 {
-                if errno == EAGAIN || errno == EINTR { continue }
-                return .failure(ExchangeFailure("send failed"))
-            }
-            sent += n
+            transport = t
+        } else {
+            transport = PlainTransport(fd: fd)
         }
-        var received: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 16384)
-        while true {
-            guard wait(fd, Int16(POLLIN), deadline) else {
-                return .failure(ExchangeFailure("the authenticator timed out"))
+        defer { transport.close() }
+        do {
+            var sent = 0
+            while sent < request.count {
+                let io = try request[sent...].withUnsafeBytes { try transport.write($0) }
+                switch io {
+                case .bytes(let n): sent += n
+                case .wantRead, .wantWrite, .closed:
+                    guard wait(fd, io == .wantRead ? Int16(POLLIN) : Int16(POLLOUT), deadline) else {
+                        return .failure(ExchangeFailure("send timed out"))
+                    }
+                }
             }
-            let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n < 0 {
-                if errno == EAGAIN || errno == EINTR { continue }
-                return .failure(ExchangeFailure("receive failed"))
+            var received: [UInt8] = []
+            var chunk = [UInt8](repeating: 0, count: 16384)
+            reading: while true {
+                let io = try chunk.withUnsafeMutableBytes { try transport.read(into: $0) }
+                switch io {
+                case .bytes(let n):
+                    received += chunk[0..<n]
+                    if received.count > limit {
+                        return .failure(ExchangeFailure("the authenticator's answer is too large"))
+                    }
+                case .closed:
+                    break reading
+                case .wantRead, .wantWrite:
+                    guard wait(fd, io == .wantWrite ? Int16(POLLOUT) : Int16(POLLIN), deadline) else {
+                        return .failure(ExchangeFailure("the authenticator timed out"))
+                    }
+                }
             }
-            if n == 0 { break }
-            received += chunk[0..<n]
-            if received.count > limit { return .failure(ExchangeFailure("the authenticator's answer is too large")) }
+            return parse(received)
+        } catch {
+            return .failure(ExchangeFailure("\(error)"))
         }
-        return parse(received)
     }
 
     private static func parse(_ bytes: [UInt8]) -> Result<(status: Int, body: [UInt8]), ExchangeFailure> {
