@@ -7,6 +7,9 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 #include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
 
 /* Function-like macros over SSL_CTX_ctrl / SSL_ctrl: Swift cannot import them. */
 static inline int shim_SSL_CTX_set_min_proto_version(SSL_CTX *ctx, int version)
@@ -71,5 +74,22 @@ static inline long shim_SSL_SESS_CACHE_client_external(void)
 {
     return SSL_SESS_CACHE_CLIENT | SSL_SESS_CACHE_NO_INTERNAL_STORE;
 }
+
+/* Session-ticket protection with our own rotated keys (SSL_CTX_set_tlsext_ticket_key_evp_cb):
+   AES-256-CBC + HMAC-SHA256 as libssl's own tickets. The MAC parameters are built here, over
+   static strings: OSSL_PARAM keeps the pointers it is given. */
+static inline int shim_ticket_crypto(EVP_CIPHER_CTX *ctx, EVP_MAC_CTX *hctx, const unsigned char *aes_key,
+                                     const unsigned char *hmac_key, const unsigned char *iv, int enc)
+{
+    OSSL_PARAM params[3];
+    params[0] = OSSL_PARAM_construct_octet_string(OSSL_MAC_PARAM_KEY, (void *)hmac_key, 32);
+    params[1] = OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, (char *)"SHA256", 0);
+    params[2] = OSSL_PARAM_construct_end();
+    if (EVP_MAC_CTX_set_params(hctx, params) != 1) return 0;
+    if (enc) return EVP_EncryptInit_ex(ctx, EVP_aes_256_cbc(), NULL, aes_key, iv);
+    return EVP_DecryptInit_ex(ctx, EVP_aes_256_cbc(), NULL, aes_key, iv);
+}
+
+static inline int shim_EVP_MAX_IV_LENGTH(void) { return EVP_MAX_IV_LENGTH; }
 
 #endif

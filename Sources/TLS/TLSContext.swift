@@ -21,6 +21,8 @@ public final class TLSContext: @unchecked Sendable {
     /// Client: the last session the server gave us, offered by the next connection for
     /// resumption (one server per context: the context is made per upstream setting).
     private let session = Mutex<SessionSlot>(SessionSlot())
+    /// Server: the listener's session-ticket keys (nil: libssl's own, for this context only).
+    private(set) var ticketKeys: TicketKeyRing?
 
     private init(ctx: OpaquePointer, isServer: Bool) {
         self.ctx = ctx
@@ -51,11 +53,19 @@ public final class TLSContext: @unchecked Sendable {
 
     /// A listener's context: every certificate loaded and checked against its key now, so a
     /// bad file is a start-up (or reload) error, never a failed handshake later.
-    public static func server(_ config: TLSServerConfiguration) throws(TLSError) -> TLSContext {
+    public static func server(_ config: TLSServerConfiguration, ticketKeys: TicketKeyRing? = nil) throws(TLSError)
+        -> TLSContext
+    {
         guard !config.certificates.isEmpty else { throw .context(reason: "no certificate") }
         var made: [TLSContext] = []
         for files in config.certificates {
-            made.append(try serverContext(files, config))
+            let c = try serverContext(files, config)
+            if let ticketKeys {
+                c.ticketKeys = ticketKeys
+                _ = shim_SSL_CTX_set_app_data(c.ctx, Unmanaged.passUnretained(c).toOpaque())
+                ticketKeys.install(on: c.ctx)
+            }
+            made.append(c)
         }
         let primary = made[0]
         primary.sniCandidates = made

@@ -59,7 +59,8 @@ public final class TLSTransport: Transport {
         self.ssl = ssl
         self.context = context
         guard SSL_set_fd(ssl, fd) == 1 else {
-            SSL_free(ssl)
+            // deinit frees `ssl`; the fd stays the caller's, which closes it.
+            closed = true
             throw .context(reason: OpenSSLErrors.drain())
         }
         switch role {

@@ -5,6 +5,7 @@ import http.client
 import json
 import os
 import shutil
+import signal
 import socket
 import ssl
 import subprocess
@@ -357,3 +358,18 @@ def test_sessions_resume_with_tickets(gateway_factory, upstream, pki, tmp_path, 
     assert b"New, TLSv1." in first.stdout
     again = s_client(gw.port, "-CAfile", pki.path("ca.pem"), flag, "-sess_in", sess, stdin=b"Q\n", delay=0.5)
     assert b"Reused, TLSv1." in again.stdout, again.stdout[-1500:]
+
+
+def test_sessions_resume_across_a_certificate_reload(gateway_factory, upstream, pki, tmp_path):
+    # Session tickets are sealed with the gateway's own rotating keys, kept across reloads.
+    gw = gateway_factory({"routes": [route(upstream)], "tls": pki.listener()})
+    sess = str(tmp_path / "session.pem")
+    first = s_client(gw.port, "-CAfile", pki.path("ca.pem"), "-tls1_3", "-sess_out", sess, stdin=b"Q\n", delay=0.5)
+    assert b"New, TLSv1.3" in first.stdout
+    gw.signal(signal.SIGHUP)
+    deadline = time.time() + 10
+    while "configuration reloaded" not in gw.stderr() and time.time() < deadline:
+        time.sleep(0.1)
+    assert "configuration reloaded" in gw.stderr()
+    again = s_client(gw.port, "-CAfile", pki.path("ca.pem"), "-tls1_3", "-sess_in", sess, stdin=b"Q\n", delay=0.5)
+    assert b"Reused, TLSv1.3" in again.stdout, again.stdout[-1500:]

@@ -17,7 +17,7 @@ extension GatewayRuntime {
         var tls: TLSContext?
         if let settings = config.tls {
             do {
-                tls = try TLSContext.server(settings)
+                tls = try TLSContext.server(settings, ticketKeys: context?.ticketKeys)
             } catch {
                 throw ConfigError("tls", error.description)
             }

@@ -1,4 +1,6 @@
+import EventLoop
 import Synchronization
+import TLS
 
 /// What lives as long as the process, across reloads: the connection limiter, revocations,
 /// metrics, the access log, the token services, and whether the gateway is draining.
@@ -9,6 +11,8 @@ final class ServerContext: Sendable {
     let hub: RevocationHub
     let metrics: Metrics
     let accessLog = AccessLog()
+    /// Session-ticket keys of the TLS listener: rotated hourly, kept across reloads.
+    let ticketKeys = TicketKeyRing(clock: { EventLoop.monotonicMillis() })
     let services: TokenServices?
     private let drainingFlag = Atomic<Bool>(false)
 
