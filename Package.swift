@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "TLS", dependencies: ["CTLS", "EventLoop"]),
         .target(name: "TokenStore", dependencies: ["EventLoop"]),
         // The shared store for replicas: the gateway's own RESP client, Lua rotation, pub/sub.
-        .target(name: "RedisStore", dependencies: ["TokenStore", "EventLoop"]),
+        .target(name: "RedisStore", dependencies: ["TokenStore", "EventLoop", "TLS"]),
         .target(
             name: "GatewayCore",
             dependencies: ["HTTP1", "JOSE", "EventLoop", "TokenStore", "RedisStore"]
