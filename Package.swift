@@ -40,6 +40,6 @@ let package = Package(
         .testTarget(name: "TLSTests", dependencies: ["TLS", "EventLoop"]),
         .testTarget(name: "TokenStoreTests", dependencies: ["TokenStore"]),
         .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore", "TokenStore"]),
-        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore"]),
+        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "RedisStore"]),
     ]
 )
