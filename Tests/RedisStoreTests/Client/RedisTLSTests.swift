@@ -1,5 +1,6 @@
 import EventLoop
 import Glibc
+import Synchronization
 import Testing
 import TokenStore
 
@@ -23,28 +24,24 @@ struct RedisTLSTests {
             serverName: serverName)
     }
 
-    /// Options that give up quickly, for the refusals.
-    static func quick(_ url: String, _ tls: RedisTLSSettings?) throws -> RedisOptions {
-        try RedisOptions(
-            url: url, tls: tls, connectTimeout: 500, commandTimeout: 1_000, reconnectBaseDelay: 100,
-            reconnectMaxDelay: 200)
+    /// What the client logs (never tokens or the password).
+    final class LogLines: Sendable {
+        private let lines = Mutex<[String]>([])
+        var logger: StoreLogger { { [self] _, message in lines.withLock { $0.append(message) } } }
+        var all: [String] { lines.withLock { $0 } }
     }
 
-    /// Waits (bounded) until a command fails for good and returns why.
-    static func refusal(_ raw: RawRedis) async -> String {
-        let deadline = monotonicMillis() + 5_000
-        var last = "no attempt"
-        while monotonicMillis() < deadline {
-            switch await raw.send("PING") {
-            case .success(let v):
-                return "accepted: \(v)"
-            case .failure(let e):
-                last = "\(e)"
-                if !last.contains("not connected") { return last }
-            }
-            try? await Task.sleep(nanoseconds: 50_000_000)
-        }
-        return last
+    /// Options that give up quickly, for the refusals; their log goes to `log`.
+    static func quick(_ url: String, _ tls: RedisTLSSettings?, log: LogLines = LogLines()) throws -> RedisOptions {
+        try RedisOptions(
+            url: url, tls: tls, connectTimeout: 500, commandTimeout: 1_000, reconnectBaseDelay: 100,
+            reconnectMaxDelay: 200, logger: log.logger)
+    }
+
+    /// Why the first connection attempt failed, as the client logged it (bounded wait).
+    static func refusal(_ log: LogLines) async -> String {
+        _ = await eventually(seconds: 10) { log.all.contains { $0.contains("cannot connect") } }
+        return log.all.first { $0.contains("cannot connect") } ?? "no refusal logged: \(log.all)"
     }
 
     @Test func commandsPipelineAndLargeValuesCrossTheTLSConnection() async throws {
@@ -94,12 +91,16 @@ struct RedisTLSTests {
         let pki = try CertificateFixture()
         let server = try await Self.server(pki)
         defer { server.stop() }
+        let log = LogLines()
         let raw = try await RawRedis.open(
-            try Self.quick(server.url, RedisTLSSettings(caFile: pki.path("ca.pem"))), waitForConnection: false)
+            try Self.quick(server.url, RedisTLSSettings(caFile: pki.path("ca.pem")), log: log), waitForConnection: false
+        )
         defer { raw.close() }
-        let why = await Self.refusal(raw)
+        let why = await Self.refusal(log)
         #expect(why.contains("redis unavailable"), "\(why)")
         #expect(!raw.client.isUp)
+        #expect(!log.all.contains { $0.contains("connected to") }, "\(log.all)")
+        #expect(await raw.send("PING").failure != nil)
         // The same server, with the certificate: accepted (the refusal was the certificate).
         let good = try await RawRedis.open(try Self.quick(server.url, Self.trusted(pki)))
         defer { good.close() }
@@ -112,9 +113,10 @@ struct RedisTLSTests {
         defer { server.stop() }
         var settings = Self.trusted(pki)
         settings.caFile = pki.path("other-ca.pem")
-        let raw = try await RawRedis.open(try Self.quick(server.url, settings), waitForConnection: false)
+        let log = LogLines()
+        let raw = try await RawRedis.open(try Self.quick(server.url, settings, log: log), waitForConnection: false)
         defer { raw.close() }
-        let why = await Self.refusal(raw)
+        let why = await Self.refusal(log)
         #expect(why.contains("TLS handshake failed: certificate"), "\(why)")
         #expect(!raw.client.isUp)
     }
@@ -124,10 +126,12 @@ struct RedisTLSTests {
         let server = try await Self.server(pki, authClients: false)
         defer { server.stop() }
         // The certificate covers localhost and 127.0.0.1, not the name the client expects.
+        let log = LogLines()
         let wrong = try await RawRedis.open(
-            try Self.quick(server.url, Self.trusted(pki, serverName: "redis.example.com")), waitForConnection: false)
+            try Self.quick(server.url, Self.trusted(pki, serverName: "redis.example.com"), log: log),
+            waitForConnection: false)
         defer { wrong.close() }
-        let why = await Self.refusal(wrong)
+        let why = await Self.refusal(log)
         #expect(why.contains("TLS handshake failed: certificate"), "\(why)")
         // server_name replaces the URL's host (here an IP literal) for SNI and the check.
         let named = try await RawRedis.open(try Self.quick(server.url, Self.trusted(pki, serverName: "localhost")))
