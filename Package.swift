@@ -24,7 +24,7 @@ let package = Package(
         // TLS transports over libssl: the only importer of CTLS.
         .target(name: "TLS", dependencies: ["CTLS", "EventLoop"]),
         .target(name: "TokenStore", dependencies: ["EventLoop"]),
-        // The shared store for replicas: the gateway's own RESP client, Lua rotation, pub/sub.
+        // The shared store for replicas: the gateway's own RESP client (TCP or TLS), Lua rotation, pub/sub.
         .target(name: "RedisStore", dependencies: ["TokenStore", "EventLoop", "TLS"]),
         .target(
             name: "GatewayCore",
