@@ -24,8 +24,8 @@ let package = Package(
         // TLS transports over libssl: the only importer of CTLS.
         .target(name: "TLS", dependencies: ["CTLS", "EventLoop"]),
         .target(name: "TokenStore", dependencies: ["EventLoop"]),
-        // The shared store for replicas: the gateway's own RESP client, Lua rotation, pub/sub.
-        .target(name: "RedisStore", dependencies: ["TokenStore", "EventLoop"]),
+        // The shared store for replicas: the gateway's own RESP client (TCP or TLS), Lua rotation, pub/sub.
+        .target(name: "RedisStore", dependencies: ["TokenStore", "EventLoop", "TLS"]),
         .target(
             name: "GatewayCore",
             dependencies: ["HTTP1", "JOSE", "EventLoop", "TLS", "TokenStore", "RedisStore"]
@@ -40,6 +40,6 @@ let package = Package(
         .testTarget(name: "TLSTests", dependencies: ["TLS", "EventLoop"]),
         .testTarget(name: "TokenStoreTests", dependencies: ["TokenStore"]),
         .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore", "TokenStore"]),
-        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "TLS"]),
+        .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "RedisStore", "TLS"]),
     ]
 )

@@ -74,6 +74,11 @@ public enum Gateway {
         do {
             let config = try GatewayConfig.load(path: configPath, environment: environment)
             _ = try GatewayRuntime.build(config: config, environment: environment, context: nil)
+            if case .redis(let url, let passwordEnv, let keyPrefix, let tls) = config.store {
+                // The store is not opened, but its TLS files are loaded and checked.
+                _ = try RedisBackend.options(
+                    url: url, password: passwordEnv.flatMap { environment[$0] }, keyPrefix: keyPrefix, tls: tls)
+            }
             for path in config.tls?.looseKeyFiles ?? [] {
                 printError("warning: private key \(path) is readable by other users (chmod 600 it)")
             }

@@ -1,4 +1,5 @@
 import EventLoop
+import RedisStore
 import Testing
 
 @testable import GatewayCore
@@ -382,5 +383,33 @@ struct ConfigTests {
         #expect(has(issues, "log.level"))
         #expect(has(issues, "store.kind"))
         #expect(has(issues, "routes[0].upstream[0]"))
+    }
+
+    @Test("store.tls: rediss:// only, files resolved against the configuration folder")
+    func redisTLS() throws {
+        let c = try parseConfig(
+            #"{"store":{"kind":"redis","url":"rediss://cache:6380/0","tls":{"ca_file":"tls/ca.pem","cert_file":"/abs/c.pem","key_file":"tls/c.key","server_name":"redis.internal"}},"routes":[\#(publicRoute)]}"#
+        )
+        let tls = RedisTLSSettings(
+            caFile: "/etc/gateway/tls/ca.pem", certFile: "/abs/c.pem", keyFile: "/etc/gateway/tls/c.key",
+            serverName: "redis.internal")
+        #expect(c.store == .redis(url: "rediss://cache:6380/0", passwordEnv: nil, keyPrefix: "gw:", tls: tls))
+        let plain = try parseConfig(#"{"store":{"kind":"redis","url":"rediss://cache"},"routes":[\#(publicRoute)]}"#)
+        #expect(plain.store == .redis(url: "rediss://cache", passwordEnv: nil, keyPrefix: "gw:", tls: nil))
+
+        func issues(_ store: String) -> [ConfigError.Issue] {
+            configIssues(#"{"store":\#(store),"routes":[\#(publicRoute)]}"#)
+        }
+        #expect(has(issues(#"{"kind":"redis","url":"redis://cache","tls":{}}"#), "store.tls", "rediss://"))
+        #expect(has(issues(#"{"kind":"redis","url":"http://cache"}"#), "store.url", "rediss://"))
+        #expect(
+            has(issues(#"{"kind":"redis","url":"rediss://c","tls":{"cert_file":"c.pem"}}"#), "store.tls", "key_file"))
+        #expect(
+            has(issues(#"{"kind":"redis","url":"rediss://c","tls":{"key_file":"k.pem"}}"#), "store.tls", "cert_file"))
+        #expect(has(issues(#"{"kind":"redis","url":"rediss://c","tls":{"ca_file":""}}"#), "store.tls.ca_file"))
+        #expect(has(issues(#"{"kind":"redis","url":"rediss://c","tls":{"server_name":""}}"#), "store.tls.server_name"))
+        #expect(
+            has(issues(#"{"kind":"redis","url":"rediss://c","tls":{"verify":false}}"#), "store.tls.verify", "unknown"))
+        #expect(has(issues(#"{"kind":"embedded","tls":{}}"#), "store.tls", "unknown"))
     }
 }

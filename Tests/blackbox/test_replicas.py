@@ -26,13 +26,17 @@ class Redis:
     def start(self):
         exe = shutil.which("redis-server")
         assert exe, "redis-server is required (apt-get install redis-server)"
-        args = [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", self.dir,
+        args = [exe, *self.listen_arguments(), "--bind", "127.0.0.1", "--dir", self.dir,
                 "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--protected-mode", "yes"]
         if self.password:
             args += ["--requirepass", self.password]
         self.proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         wait_port(self.port, proc=self.proc)
         return self
+
+    def listen_arguments(self):
+        """Where it listens (test_rediss replaces this with a TLS port)."""
+        return ["--port", str(self.port)]
 
     def stop(self, sig=signal.SIGTERM):
         if self.proc and self.proc.poll() is None:

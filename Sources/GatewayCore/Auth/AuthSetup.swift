@@ -125,10 +125,10 @@ extension TokenServices {
                 throw ConfigError("store.path", "cannot open the embedded store: \(error)")
             }
             throttle = MemoryLoginThrottle()
-        case .redis(let url, let passwordEnv, let keyPrefix):
+        case .redis(let url, let passwordEnv, let keyPrefix, let tls):
             let opened = try RedisBackend.open(
                 url: url, password: passwordEnv.flatMap { environment[$0] },
-                keyPrefix: keyPrefix, logger: storeLogger)
+                keyPrefix: keyPrefix, tls: tls, logger: storeLogger)
             store = opened.store
             throttle = opened.throttle
         }

@@ -1,6 +1,7 @@
 import EventLoop
 import Glibc
 import HTTP1
+import RedisStore
 
 extension GatewayConfig {
     /// Reads, decodes and validates a configuration file. `environment` supplies
@@ -198,12 +199,43 @@ extension GatewayConfig {
             return .embedded(path: path, fsync: fsync, compactBytes: compact)
         case "redis":
             let url = r.string("url", required: true) ?? ""
-            if !url.isEmpty && !url.hasPrefix("redis://") { r.issues.add(r.child("url"), "must start with redis://") }
-            return .redis(url: url, passwordEnv: r.string("password_env"), keyPrefix: r.string("key_prefix") ?? "gw:")
+            let secure = url.hasPrefix("rediss://")
+            if !url.isEmpty && !secure && !url.hasPrefix("redis://") {
+                r.issues.add(r.child("url"), "must start with redis:// or rediss://")
+            }
+            let tls = readStoreTLS(&r, base: base)
+            if tls != nil && !secure && !url.isEmpty {
+                r.issues.add(r.child("tls"), "needs a rediss:// url (redis:// is plaintext: it would not be used)")
+            }
+            return .redis(
+                url: url, passwordEnv: r.string("password_env"), keyPrefix: r.string("key_prefix") ?? "gw:", tls: tls)
         case let other:
             r.issues.add(r.child("kind"), "must be embedded, redis or memory (got \(JSONWriter.quoted(other)))")
             return .memory
         }
+    }
+
+    /// `store.tls`: the files of a `rediss://` store, resolved against the configuration's
+    /// folder. Their contents are checked when the store's TLS context is made.
+    private static func readStoreTLS(_ store: inout ConfigReader, base: String) -> RedisTLSSettings? {
+        guard var r = store.object("tls") else { return nil }
+        defer { r.finish() }
+        func file(_ key: String) -> String? {
+            guard let p = r.string(key) else { return nil }
+            if p.isEmpty {
+                r.issues.add(r.child(key), "must not be empty")
+                return nil
+            }
+            return FileIO.resolve(p, against: base)
+        }
+        let settings = RedisTLSSettings(
+            caFile: file("ca_file"), certFile: file("cert_file"), keyFile: file("key_file"),
+            serverName: r.string("server_name"))
+        if (settings.certFile == nil) != (settings.keyFile == nil) {
+            r.issues.add(r.path, "cert_file and key_file go together (a client certificate needs its key)")
+        }
+        if settings.serverName?.isEmpty == true { r.issues.add(r.child("server_name"), "must not be empty") }
+        return settings
     }
 
     private static func readTokens(_ root: inout ConfigReader, base: String) -> TokenSettings? {

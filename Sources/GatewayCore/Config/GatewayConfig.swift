@@ -1,4 +1,5 @@
 import EventLoop
+import RedisStore
 import TLS
 
 /// The whole of `gateway.json`, decoded and validated. Durations are in milliseconds;
@@ -241,7 +242,8 @@ public struct CORSSettings: Sendable, Equatable {
 public enum StoreSettings: Sendable, Equatable {
     case memory
     case embedded(path: String, fsync: Bool, compactBytes: Int)
-    case redis(url: String, passwordEnv: String?, keyPrefix: String)
+    /// `tls` only with a `rediss://` url (nil there: the system CA store, the url's host).
+    case redis(url: String, passwordEnv: String?, keyPrefix: String, tls: RedisTLSSettings?)
 }
 
 public struct LogSettings: Sendable, Equatable {

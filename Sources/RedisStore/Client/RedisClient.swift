@@ -165,6 +165,7 @@ final class RedisClient: @unchecked Sendable {
             connection = try RedisConnection(
                 loop: loop,
                 address: address,
+                tls: options.tlsContext,
                 handshake: Self.handshake(options.url),
                 connectTimeout: options.connectTimeout,
                 limits: options.limits
@@ -237,6 +238,9 @@ final class RedisClient: @unchecked Sendable {
             }
         }
         if url.database != 0 { commands.append(RedisCommand("SELECT", url.database)) }
+        // TLS 1.3 completes the client's handshake before the server has checked the client
+        // certificate (a refusal comes as a later alert): ready means Redis answered.
+        if url.tls { commands.append(RedisCommand("PING")) }
         return commands
     }
 

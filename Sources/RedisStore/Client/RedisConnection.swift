@@ -1,9 +1,11 @@
 import EventLoop
 import Glibc
+import TLS
 
-/// One TCP connection to Redis, driven by the store's own event loop: non-blocking
-/// connect, the handshake (`AUTH`, `SELECT`), then pipelined commands whose replies come
-/// back in order. Replies no command waits for (pub/sub messages) go to `onPush`.
+/// One connection to Redis, driven by the store's own event loop: non-blocking connect,
+/// for `rediss://` the TLS handshake, the Redis handshake (`AUTH`, `SELECT`), then pipelined
+/// commands whose replies come back in order. Replies no command waits for (pub/sub
+/// messages) go to `onPush`. Bytes move only through its `Transport` (plain or TLS).
 ///
 /// Confined to the loop's thread. Every command has a deadline; when the oldest in-flight
 /// command passes it, the connection is closed (a late reply cannot be matched any more)
@@ -12,7 +14,8 @@ final class RedisConnection: Selectable {
     typealias Reply = (Result<RESPValue, RedisError>) -> Void
 
     enum State: Equatable {
-        case connecting, handshaking, ready, closed
+        /// TCP connect, then (`rediss://`) the TLS handshake, then AUTH/SELECT.
+        case connecting, securing, handshaking, ready, closed
     }
 
     private struct Pending {
@@ -22,6 +25,12 @@ final class RedisConnection: Selectable {
 
     private let loop: EventLoop
     private let fd: Int32
+    private let transport: any Transport
+    /// The same object as `transport` for `rediss://`: its handshake is driven first.
+    private let tls: TLSTransport?
+    /// A TLS read needs the socket writable (or a write needs it readable) before it can go on.
+    private var readWaitsForWrite = false
+    private var writeWaitsForRead = false
     private(set) var state: State = .connecting
     private var parser: RESPParser
     private let readBuffer = IOBuffer(capacity: 16384)
@@ -45,11 +54,13 @@ final class RedisConnection: Selectable {
     /// Commands sent and not yet answered (the handshake included).
     var inFlight: Int { pending.count - head }
 
-    /// Starts connecting to `address`; `handshake` commands are sent first, and the
-    /// connection is ready once each got a non-error reply.
+    /// Starts connecting to `address`; with `tls`, the TLS handshake follows, bounded by
+    /// the same `connectTimeout`. `handshake` commands are sent next, and the connection is
+    /// ready once each got a non-error reply.
     init(
         loop: EventLoop,
         address: SocketAddress,
+        tls: RedisTLSContext?,
         handshake: [RedisCommand],
         connectTimeout: Int64,
         limits: RESPLimits
@@ -57,15 +68,31 @@ final class RedisConnection: Selectable {
         self.loop = loop
         self.parser = RESPParser(limits: limits)
         self.connectDeadline = loop.now + connectTimeout
+        let fd: Int32
         do {
             fd = try Socket.connect(to: address).fd
         } catch {
             throw .unavailable(error.description)
         }
+        self.fd = fd
+        if let tls {
+            let secure: TLSTransport
+            do {
+                secure = try TLSTransport(fd: fd, context: tls.context, role: .client(serverName: tls.serverName))
+            } catch {
+                Syscall.close(fd)
+                throw .unavailable(error.description)
+            }
+            self.tls = secure
+            transport = secure
+        } else {
+            self.tls = nil
+            transport = PlainTransport(fd: fd)
+        }
         do {
             try loop.register(fd, self)
         } catch {
-            Syscall.close(fd)
+            transport.close()
             throw .unavailable(error.description)
         }
         for command in handshake {
@@ -95,7 +122,7 @@ final class RedisConnection: Selectable {
             pending.append(Pending(deadline: deadline, reply: reply))
             arm(deadline)
         }
-        if state != .connecting { flush() }
+        if state != .connecting && state != .securing { flush() }
     }
 
     /// Closes the connection; in-flight commands fail with `error`.
@@ -113,15 +140,49 @@ final class RedisConnection: Selectable {
                 return
             }
             guard events & EventLoop.writeEvent != 0 else { return }
-            state = .handshaking
-            if handshakeLeft == 0 { becomeReady() }
+            if tls != nil {
+                state = .securing
+            } else {
+                state = .handshaking
+                if handshakeLeft == 0 { becomeReady() }
+            }
         }
-        if state != .closed, events & EventLoop.writeEvent != 0 {
+        if state == .securing {
+            secure()
+            return
+        }
+        let readable = events & (EventLoop.readEvent | EventLoop.hangupEvent | EventLoop.errorEvent) != 0
+        if state != .closed, events & EventLoop.writeEvent != 0 || writeWaitsForRead && readable {
             writable = true
+            writeWaitsForRead = false
             flush()
         }
-        if state != .closed, events & (EventLoop.readEvent | EventLoop.hangupEvent | EventLoop.errorEvent) != 0 {
+        if state != .closed, readable || readWaitsForWrite && events & EventLoop.writeEvent != 0 {
+            readWaitsForWrite = false
             readAvailable()
+        }
+    }
+
+    /// Drives the TLS handshake; the readiness it waits for comes back through `ready`.
+    /// Certificate and host name are verified by libssl before it reports completion.
+    private func secure() {
+        guard let tls else { return }
+        do {
+            switch try tls.handshake() {
+            case .bytes:
+                state = .handshaking
+                // The handshake's last step went through: the socket takes writes again.
+                writable = true
+                if handshakeLeft == 0 { becomeReady() } else { flush() }
+                // libssl may have read post-handshake records (TLS 1.3 tickets) already.
+                if state != .closed { readAvailable() }
+            case .wantRead, .wantWrite:
+                return
+            case .closed:
+                fail(.unavailable("TLS handshake: connection closed by redis"))
+            }
+        } catch {
+            fail(.unavailable(error.description))
         }
     }
 
@@ -136,12 +197,17 @@ final class RedisConnection: Selectable {
     private func flush() {
         while writable, outputSent < output.count {
             let sent = outputSent
-            let result = output.withUnsafeBytes { raw -> Result<IOResult<Int>, IOError> in
-                Result { () throws(IOError) in try Syscall.write(fd, raw.baseAddress! + sent, raw.count - sent) }
+            let result = output.withUnsafeBytes { raw -> Result<TransportIO, TransportError> in
+                Result { () throws(TransportError) in
+                    try transport.write(UnsafeRawBufferPointer(rebasing: raw[sent...]))
+                }
             }
             switch result {
-            case .success(.processed(let n)): outputSent += n
-            case .success(.wouldBlock): writable = false
+            case .success(.bytes(let n)): outputSent += n
+            case .success(.wantWrite), .success(.closed): writable = false
+            case .success(.wantRead):
+                writable = false
+                writeWaitsForRead = true
             case .failure(let e):
                 fail(.unavailable(e.description))
                 return
@@ -157,18 +223,26 @@ final class RedisConnection: Selectable {
     }
 
     private func readAvailable() {
+        // Until the transport says it would block: TLS may hold decrypted bytes that the
+        // (edge-triggered) socket will not signal again, so a short read proves nothing.
         while state != .closed {
             readBuffer.clear()
-            let n: Int
+            let space = UnsafeMutableRawBufferPointer(start: readBuffer.base, count: readBuffer.capacity)
             do {
-                guard case .processed(let count) = try readBuffer.read(from: fd, max: 65536) else { return }
-                n = count
+                switch try transport.read(into: space) {
+                case .bytes(let n):
+                    readBuffer.writerIndex = n
+                case .wantRead:
+                    return
+                case .wantWrite:
+                    readWaitsForWrite = true
+                    return
+                case .closed:
+                    fail(.unavailable("connection closed by redis"))
+                    return
+                }
             } catch {
                 fail(.unavailable(error.description))
-                return
-            }
-            guard n > 0 else {
-                fail(.unavailable("connection closed by redis"))
                 return
             }
             parser.append(readBuffer.readableBytes)
@@ -215,7 +289,7 @@ final class RedisConnection: Selectable {
         timer = nil
         timerDeadline = .max
         let now = loop.now
-        if state == .connecting || state == .handshaking {
+        if state == .connecting || state == .securing || state == .handshaking {
             if now >= connectDeadline {
                 fail(.unavailable("connect timed out"))
                 return
@@ -237,7 +311,7 @@ final class RedisConnection: Selectable {
         timer?.cancel()
         timer = nil
         loop.deregister(fd)
-        Syscall.close(fd)
+        transport.close()
         let waiting = pending[head...].compactMap(\.reply)
         pending.removeAll()
         head = 0

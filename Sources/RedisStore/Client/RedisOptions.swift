@@ -11,6 +11,10 @@ import TokenStore
 public struct RedisOptions: Sendable, CustomStringConvertible {
     /// Server, database and credentials.
     public var url: RedisURL
+    /// TLS settings of a `rediss://` URL (nil: the system CA store, the URL's host).
+    public let tls: RedisTLSSettings?
+    /// Made from `tls` for a `rediss://` URL; nil for `redis://`.
+    let tlsContext: RedisTLSContext?
     /// Prefix of every key and of the pub/sub channel, so several gateways (or tests) can
     /// share one Redis database.
     public var keyPrefix: String
@@ -39,11 +43,14 @@ public struct RedisOptions: Sendable, CustomStringConvertible {
     public var logger: StoreLogger
 
     /// - Parameters:
-    ///   - url: `redis://[user:password@]host:port/db`.
+    ///   - url: `redis://[user:password@]host:port/db`, or `rediss://…` for TLS.
     ///   - password: replaces the URL's password when set (from an environment variable).
+    ///   - tls: CA, client certificate and server name of a `rediss://` URL; the files are
+    ///     loaded and checked now, so a bad one is a start-up error.
     public init(
         url: String,
         password: String? = nil,
+        tls: RedisTLSSettings? = nil,
         keyPrefix: String = "gw:",
         poolSize: Int = 2,
         connectTimeout: Int64 = 2_000,
@@ -56,10 +63,23 @@ public struct RedisOptions: Sendable, CustomStringConvertible {
         instanceID: String? = nil,
         clock: @escaping @Sendable () -> Int64 = RedisOptions.wallClock,
         logger: @escaping StoreLogger = { _, _ in }
-    ) throws(RedisURLError) {
-        var parsed = try RedisURL(parsing: url)
+    ) throws(RedisOptionsError) {
+        var parsed: RedisURL
+        do {
+            parsed = try RedisURL(parsing: url)
+        } catch {
+            throw .url(error)
+        }
         if let password { parsed.password = password }
         self.url = parsed
+        self.tls = tls
+        if parsed.tls {
+            tlsContext = try RedisTLSContext(tls ?? RedisTLSSettings(), host: parsed.host)
+        } else if tls != nil {
+            throw .tlsNeedsRediss
+        } else {
+            tlsContext = nil
+        }
         self.keyPrefix = keyPrefix
         self.poolSize = max(1, min(poolSize, 16))
         self.connectTimeout = max(1, connectTimeout)

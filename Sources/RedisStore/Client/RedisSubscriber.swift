@@ -83,6 +83,7 @@ final class RedisSubscriber: @unchecked Sendable {
             c = try RedisConnection(
                 loop: loop,
                 address: address,
+                tls: options.tlsContext,
                 handshake: RedisClient.handshake(options.url),
                 connectTimeout: options.connectTimeout,
                 limits: options.limits

@@ -1,4 +1,5 @@
-/// Where the Redis server is and how to log in: `redis://[user:password@]host:port/db`.
+/// Where the Redis server is and how to log in: `redis://[user:password@]host:port/db`, or
+/// `rediss://…` for TLS (the context comes from `RedisOptions.tls`).
 ///
 /// User and password are percent-decoded; a bare `redis://:password@host` gives a password
 /// alone (the `default` user), and `redis://user@host` a user whose password comes from
@@ -11,14 +12,18 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
     public var database: Int
     public var username: String?
     public var password: String?
+    /// `rediss://`: the connection is TLS, verified against the server's certificate.
+    public var tls: Bool
 
     public init(
         host: String,
         port: UInt16 = 6379,
         database: Int = 0,
         username: String? = nil,
-        password: String? = nil
+        password: String? = nil,
+        tls: Bool = false
     ) {
+        self.tls = tls
         self.host = host
         self.port = port
         self.database = database
@@ -26,11 +31,12 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
         self.password = password
     }
 
-    /// Parses a `redis://` URL. `rediss://` (TLS) is refused: this client speaks plain TCP.
+    /// Parses a `redis://` or `rediss://` (TLS) URL.
     public init(parsing text: String) throws(RedisURLError) {
         guard let colon = text.firstIndex(of: ":"), text[colon...].hasPrefix("://") else { throw .notARedisURL }
         let scheme = text[..<colon].lowercased()
-        guard scheme == "redis" else { throw .unsupportedScheme(scheme) }
+        guard scheme == "redis" || scheme == "rediss" else { throw .unsupportedScheme(scheme) }
+        tls = scheme == "rediss"
         var rest = text[text.index(colon, offsetBy: 3)...]
         if rest.contains("?") || rest.contains("#") { throw .queryNotSupported }
 
@@ -84,7 +90,7 @@ public struct RedisURL: Sendable, Equatable, CustomStringConvertible {
             userInfo = (username ?? "") + (password != nil ? ":***" : "") + "@"
         }
         let h = host.contains(":") ? "[\(host)]" : host
-        return "redis://\(userInfo)\(h):\(port)/\(database)"
+        return (tls ? "rediss://" : "redis://") + "\(userInfo)\(h):\(port)/\(database)"
     }
 
     private static func port(_ s: Substring) throws(RedisURLError) -> UInt16 {
@@ -132,8 +138,8 @@ public enum RedisURLError: Error, Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .notARedisURL: return "not a redis:// URL"
-        case .unsupportedScheme(let s): return "unsupported scheme '\(s)' (only redis:// is supported)"
+        case .notARedisURL: return "not a redis:// or rediss:// URL"
+        case .unsupportedScheme(let s): return "unsupported scheme '\(s)' (only redis:// and rediss:// are supported)"
         case .queryNotSupported: return "query or fragment not supported in a Redis URL"
         case .badHost: return "bad host in Redis URL"
         case .badPort: return "bad port in Redis URL"

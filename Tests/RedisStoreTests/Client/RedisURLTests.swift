@@ -39,10 +39,20 @@ struct RedisURLTests {
         #expect(try RedisURL(parsing: "REDIS://h:1/2") == RedisURL(host: "h", port: 1, database: 2))
     }
 
+    @Test func redissMeansTLS() throws {
+        let url = try RedisURL(parsing: "rediss://:pw@cache.internal:6380/2")
+        #expect(url == RedisURL(host: "cache.internal", port: 6380, database: 2, password: "pw", tls: true))
+        #expect(url.description == "rediss://:***@cache.internal:6380/2")
+        #expect(try RedisURL(parsing: "REDISS://h").tls)
+        #expect(try RedisURL(parsing: "rediss://h").port == 6379)
+        #expect(try !RedisURL(parsing: "redis://h").tls)
+    }
+
     static let bad: [(String, RedisURLError)] = [
         ("localhost:6379", .notARedisURL),
         ("http://localhost", .unsupportedScheme("http")),
-        ("rediss://localhost", .unsupportedScheme("rediss")),
+        ("redisss://localhost", .unsupportedScheme("redisss")),
+        ("rediss//localhost", .notARedisURL),
         ("redis://", .badHost),
         ("redis://:6379", .badHost),
         ("redis://h:0", .badPort),
@@ -76,5 +86,11 @@ struct RedisURLTests {
                 == [RedisCommand("AUTH", "pw"), RedisCommand("SELECT", 2)]
         )
         #expect(RedisClient.handshake(try RedisURL(parsing: "redis://u:pw@h")) == [RedisCommand("AUTH", "u", "pw")])
+        // Over TLS a PING ends the handshake: ready means the server accepted the client
+        // certificate (TLS 1.3 reports it refused only after the client's handshake is done).
+        #expect(
+            RedisClient.handshake(try RedisURL(parsing: "rediss://:pw@h"))
+                == [RedisCommand("AUTH", "pw"), RedisCommand("PING")]
+        )
     }
 }

@@ -8,9 +8,19 @@ import Synchronization
 final class RedisServer: @unchecked Sendable {
     static let candidates = ["/usr/bin/redis-server", "/usr/local/bin/redis-server"]
 
+    /// A TLS-only server (`--port 0 --tls-port N`): its certificate, the CA that client
+    /// certificates must chain to, and whether a client certificate is required.
+    struct TLSFiles: Sendable {
+        var certFile: String
+        var keyFile: String
+        var caFile: String
+        var authClients = true
+    }
+
     let port: UInt16
     let dir: String
     let extraArguments: [String]
+    let tls: TLSFiles?
     private let pid = Mutex<pid_t>(0)
 
     enum Failure: Error, CustomStringConvertible {
@@ -28,8 +38,9 @@ final class RedisServer: @unchecked Sendable {
     }
 
     /// Starts a server; retries on another port if the chosen one was taken meanwhile.
-    init(extraArguments: [String] = []) throws {
+    init(extraArguments: [String] = [], tls: TLSFiles? = nil) throws {
         self.extraArguments = extraArguments
+        self.tls = tls
         var template = Array("/tmp/redisstore-test-XXXXXX".utf8CString)
         let p = template.withUnsafeMutableBufferPointer { mkdtemp($0.baseAddress!) }
         guard let p else { throw Failure.notReady("mkdtemp failed") }
@@ -38,7 +49,7 @@ final class RedisServer: @unchecked Sendable {
         for _ in 0..<5 {
             let candidate = Self.freePort()
             do {
-                let child = try Self.launch(port: candidate, dir: dir, extra: extraArguments)
+                let child = try Self.launch(port: candidate, dir: dir, extra: extraArguments, tls: tls)
                 pid.withLock { $0 = child }
                 port = candidate
                 return
@@ -53,8 +64,8 @@ final class RedisServer: @unchecked Sendable {
     deinit { stop(removeFiles: true) }
 
     /// Starts a server from a thread of its own (starting blocks on bounded polls).
-    static func start(extraArguments: [String] = []) async throws -> RedisServer {
-        try await offPool { try RedisServer(extraArguments: extraArguments) }
+    static func start(extraArguments: [String] = [], tls: TLSFiles? = nil) async throws -> RedisServer {
+        try await offPool { try RedisServer(extraArguments: extraArguments, tls: tls) }
     }
 
     /// `restart()` off the concurrency pool.
@@ -62,7 +73,7 @@ final class RedisServer: @unchecked Sendable {
         try await offPool { [self] in try restart() }
     }
 
-    var url: String { "redis://127.0.0.1:\(port)" }
+    var url: String { (tls == nil ? "redis://" : "rediss://") + "127.0.0.1:\(port)" }
 
     var isRunning: Bool { pid.withLock { $0 != 0 } }
 
@@ -83,7 +94,7 @@ final class RedisServer: @unchecked Sendable {
         var lastError: Error = Failure.notReady("no attempt")
         for _ in 0..<20 {
             do {
-                let child = try Self.launch(port: port, dir: dir, extra: extraArguments)
+                let child = try Self.launch(port: port, dir: dir, extra: extraArguments, tls: tls)
                 pid.withLock { $0 = child }
                 return
             } catch {
@@ -102,11 +113,18 @@ final class RedisServer: @unchecked Sendable {
 
     // MARK: - Process
 
-    private static func launch(port: UInt16, dir: String, extra: [String]) throws -> pid_t {
+    private static func launch(port: UInt16, dir: String, extra: [String], tls: TLSFiles?) throws -> pid_t {
         guard let exe = candidates.first(where: { access($0, X_OK) == 0 }) else { throw Failure.missingBinary }
+        var ports = ["--port", String(port)]
+        if let tls {
+            ports = [
+                "--port", "0", "--tls-port", String(port), "--tls-cert-file", tls.certFile, "--tls-key-file",
+                tls.keyFile, "--tls-ca-cert-file", tls.caFile, "--tls-auth-clients", tls.authClients ? "yes" : "no",
+            ]
+        }
         let args =
-            [
-                exe, "--port", String(port), "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "yes",
+            [exe] + ports + [
+                "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "yes",
                 "--appendfsync", "always", "--save", "", "--daemonize", "no", "--logfile", dir + "/redis.log",
             ] + extra
         var cargs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
@@ -138,7 +156,8 @@ final class RedisServer: @unchecked Sendable {
             if waitpid(child, &status, WNOHANG) == child {
                 throw Failure.notReady(readLog(dir))
             }
-            if ping(port) { return child }
+            // A TLS port is probed by connecting only: a plaintext PING gets no answer there.
+            if tls == nil ? ping(port) : accepts(port) { return child }
             usleep(50_000)
         }
         _ = Glibc.kill(child, SIGKILL)
@@ -155,6 +174,22 @@ final class RedisServer: @unchecked Sendable {
         }
         _ = Glibc.kill(p, SIGKILL)
         _ = waitpid(p, &status, 0)
+    }
+
+    /// Whether a TCP connection to 127.0.0.1:`port` is accepted.
+    static func accepts(_ port: UInt16) -> Bool {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_port = port.bigEndian
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        return withUnsafePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0
+            }
+        }
     }
 
     /// One blocking PING with a 1 s receive timeout.
