@@ -1,6 +1,9 @@
 #!/usr/bin/env python3
 """Writes the committed seed inputs of Fuzz/corpus/<target>/ (run from anywhere).
 
+    make_seeds.py               # every target
+    make_seeds.py resp journal  # only these (the ES256 jws seeds change on every run)
+
 Each file is one libFuzzer input: byte 0 is the harness's control byte (mode, split seed),
 the rest the bytes under test; see the comment at the top of each Fuzz/<Target>/*.swift.
 The ES256 seeds are signed with the P-256 fixture key of the JOSE tests through the `openssl` CLI.
@@ -10,7 +13,9 @@ import hashlib
 import hmac
 import json
 import os
+import struct
 import subprocess
+import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 HS_SECRET = b"fuzz-only-hs256-secret-0123456789abcdef"
@@ -187,8 +192,157 @@ def config():
     write(t, "json_deep", b"\x00" + b"[" * 40 + b"]" * 40)
 
 
+def resp():
+    t = "resp"
+
+    def bulk(b):
+        return b"$%d\r\n%s\r\n" % (len(b), b)
+
+    def arr(*items):
+        return b"*%d\r\n" % len(items) + b"".join(items)
+
+    # Byte 0 control (0x80 small limits, 0x40 also byte by byte), bytes 1-2 the split point.
+    replies = {
+        "simple": b"+OK\r\n+PONG\r\n+QUEUED\r\n",
+        "errors": b"-ERR unknown command 'FOO'\r\n-NOSCRIPT No matching script. Please use EVAL.\r\n"
+                  b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+        "integers": b":0\r\n:1\r\n:-1\r\n:9223372036854775807\r\n:-9223372036854775808\r\n",
+        "bulk": bulk(b"hello") + b"$0\r\n\r\n$-1\r\n" + bulk(b"a\r\n*:1\x00\xff"),
+        "nested": arr(b":1\r\n", arr(bulk(b"x"), b"+y\r\n"), b"$-1\r\n", b"*-1\r\n", b"*0\r\n"),
+        "hello_auth": b"+OK\r\n" + arr(bulk(b"server"), bulk(b"redis"), bulk(b"version"), bulk(b"7.0.15"),
+                                       bulk(b"proto"), b":2\r\n"),
+        "eval_rotated": arr(bulk(b"rotated"), bulk(b"sid-1"), bulk(b"alice"), bulk(b'{"scope":"read"}'),
+                            b":1900000000000\r\n"),
+        "eval_grace": arr(bulk(b"grace"), bulk(b"sid-1"), bulk(b"alice"), bulk(b"{}"), b":1900000000000\r\n",
+                          bulk(bytes(range(48))), bulk(b"jti-2")),
+        "eval_reuse": arr(bulk(b"reuse"), bulk(b"sid-1"), b":1900000600000\r\n")
+                      + arr(bulk(b"mismatch"), bulk(b"sid-2"), b":1900000600000\r\n")
+                      + arr(bulk(b"rejected"), bulk(b"expired")),
+        "eval_lists": arr(bulk(b"list"), bulk(b"f:sid-1"), b":1900000000000\r\n", bulk(b"t:jti-9"),
+                          bulk(b"1900000000001")) + arr(bulk(b"none")) + arr(bulk(b"revoked"), bulk(b"s"), b":5\r\n"),
+        "pubsub": arr(bulk(b"subscribe"), bulk(b"gw:revocations"), b":1\r\n")
+                  + arr(bulk(b"message"), bulk(b"gw:revocations"), bulk(b"v1|inst-a|f|1900000000000|sid-1"))
+                  + arr(bulk(b"message"), bulk(b"gw:revocations"), bulk(b"v1|inst-b|t|1900000000000|jti|with|bars")),
+        "bad_type": b"+OK\r\n!3\r\nfoo\r\n",
+        "bad_integer": b":12a\r\n",
+        "bad_length": b"$-2\r\n",
+        "bad_bulk_end": b"$3\r\nfooXY",
+        "bare_lf": b"+OK\n",
+        "incomplete": arr(bulk(b"a"), bulk(b"b"))[:-2],
+    }
+    for i, (name, body) in enumerate(replies.items()):
+        write(t, name, bytes([(i * 37) & 0x3F]) + struct.pack(">H", (i * 7919) % (len(body) + 1)) + body)
+    write(t, "small_limits", b"\x80\x00\x05" + arr(arr(b"*0\r\n")) + bulk(b"x" * 16) + b"+" + b"y" * 24 + b"\r\n")
+    write(t, "small_too_long", b"\xc0\x00\x03" + bulk(b"x" * 17))
+    write(t, "bytewise", b"\x40\x00\x00" + replies["eval_grace"])
+
+
+# ---- journal: the embedded store's on-disk format (Sources/TokenStore/Journal/JournalFormat.swift)
+
+def crc32c(data, crc=0):
+    crc ^= 0xFFFFFFFF
+    for b in data:
+        crc ^= b
+        for _ in range(8):
+            crc = (crc >> 1) ^ 0x82F63B78 if crc & 1 else crc >> 1
+    return crc ^ 0xFFFFFFFF
+
+
+def j_str(s):
+    b = s.encode()
+    return struct.pack("<H", len(b)) + b
+
+
+def j_blob(b):
+    return struct.pack("<I", len(b)) + b
+
+
+def j_digest(n):
+    return hashlib.sha256(b"digest-%d" % n).digest()
+
+
+def j_i64(v):
+    return struct.pack("<q", v)
+
+
+T0 = 1_900_000_000_000
+
+
+def journal_records():
+    """(type, payload) of real records: the four log changes and the three snapshot records."""
+    claims = b'{"scope":"read write","roles":["admin"]}'
+    created = j_str("sid-1") + j_str("alice") + j_blob(claims) + j_digest(1) + j_digest(2) + j_str("jti-1") \
+        + j_i64(T0) + j_i64(T0 + 86_400_000)
+    rotated = j_str("sid-1") + j_digest(3) + j_str("jti-2") + j_blob(bytes(range(40))) + j_i64(T0 + 1000) \
+        + j_i64(T0 + 86_401_000)
+    fam_revoked = j_str("sid-1") + j_i64(T0 + 2000) + j_i64(T0 + 3_600_000)
+    tok_revoked = j_str("jti-7") + j_i64(T0 + 3000) + j_i64(T0 + 900_000)
+    family = j_str("sid-2") + j_str("bob") + j_blob(b"{}") + j_digest(4) + j_digest(5) + j_str("jti-5") \
+        + b"\x01" + j_digest(6) + j_str("jti-4") + j_i64(T0) + j_blob(b"grace") \
+        + struct.pack("<Q", 3) + j_i64(T0 + 86_400_000) + b"\x01" + j_i64(T0 + 10) + j_i64(T0 + 3_600_000) \
+        + bytes([7]) + b"".join(j_digest(10 + i) for i in range(7))
+    family_old = j_str("sid-3") + j_str("carol") + j_blob(b"") + j_digest(8) + j_digest(9) + j_str("j") \
+        + b"\x00" + struct.pack("<Q", 0) + j_i64(T0 + 5) + b"\x00"
+    revocation = b"\x00" + j_str("sid-1") + j_i64(T0 + 3_600_000)
+    revocation_t = b"\x01" + j_str("jti-7") + j_i64(T0 + 900_000)
+    end = struct.pack("<QQ", 2, 2) + j_i64(T0 + 3000)
+    return {
+        "created": (1, created), "rotated": (2, rotated), "family_revoked": (3, fam_revoked),
+        "token_revoked": (4, tok_revoked), "family": (16, family), "family_old": (16, family_old),
+        "revocation": (17, revocation), "revocation_token": (17, revocation_t), "snapshot_end": (18, end),
+    }
+
+
+def j_frame(rtype, payload):
+    body = bytes([rtype]) + payload
+    length = struct.pack("<I", len(body))
+    return length + struct.pack("<I", crc32c(body, crc32c(length))) + body
+
+
+def j_header(magic, sequence):
+    h = magic + struct.pack("<HHQI", 1, 0, sequence, 0)
+    return h + struct.pack("<I", crc32c(h))
+
+
+def j_unit(rtype, payload):
+    """A unit of the harness's framing modes: type u8 | length u16 LE | payload."""
+    return bytes([rtype]) + struct.pack("<H", len(payload)) + payload
+
+
+def journal():
+    t = "journal"
+    recs = journal_records()
+    # Mode 0: one record body (type, payload).
+    for name, (rtype, payload) in recs.items():
+        write(t, "body_" + name, b"\x00" + bytes([rtype]) + payload)
+    write(t, "body_bad_kind", b"\x00\x11\x02" + j_str("x") + j_i64(1))
+    write(t, "body_trailing", b"\x00\x04" + recs["token_revoked"][1] + b"\x00")
+    write(t, "body_bad_utf8", b"\x00\x03\x02\x00\xc3\x28" + j_i64(1) + j_i64(2))
+    log_order = ["created", "rotated", "rotated", "family_revoked", "token_revoked"]
+    log_frames = b"".join(j_frame(*recs[n]) for n in log_order)
+    snap_order = ["family", "family_old", "revocation", "revocation_token", "snapshot_end"]
+    snap_frames = b"".join(j_frame(*recs[n]) for n in snap_order)
+    # Mode 1: frames after a header, read with a small chunk (bits 3-7).
+    write(t, "frames_log", bytes([0x01 | (3 << 3)]) + log_frames)
+    write(t, "frames_torn", bytes([0x01 | (0 << 3)]) + log_frames[:-5])
+    damaged = bytearray(snap_frames)
+    damaged[20] ^= 1
+    write(t, "frames_bad_crc", bytes([0x01 | (31 << 3)]) + bytes(damaged))
+    write(t, "frames_unknown_type", b"\x09" + j_frame(99, b"x") + log_frames)
+    # Modes 2 and 3, framed by the harness: units of type | length u16 | payload.
+    write(t, "log_units", bytes([0x02 | (5 << 3)]) + b"".join(j_unit(*recs[n]) for n in log_order))
+    write(t, "log_units_snapshot_record", b"\x02" + j_unit(*recs["created"]) + j_unit(*recs["family"]))
+    write(t, "snapshot_units", bytes([0x03 | (7 << 3)]) + b"".join(j_unit(*recs[n]) for n in snap_order))
+    write(t, "snapshot_units_bad_count", b"\x03" + j_unit(*recs["family"]) + j_unit(*recs["snapshot_end"]))
+    # Raw files (bit 2): the whole file as it is on disk.
+    write(t, "log_file", bytes([0x06 | (2 << 3)]) + j_header(b"TSJL", 1) + log_frames + log_frames[:11])
+    write(t, "snapshot_file", bytes([0x07 | (9 << 3)]) + j_header(b"TSSN", 4) + snap_frames)
+    write(t, "snapshot_file_extra", b"\x07" + j_header(b"TSSN", 4) + snap_frames + j_frame(*recs["revocation"]))
+    write(t, "log_file_wrong_kind", b"\x06" + j_header(b"TSSN", 1) + log_frames)
+
+
 if __name__ == "__main__":
-    request_head()
-    chunked()
-    jws()
-    config()
+    targets = {"request_head": request_head, "chunked": chunked, "jws": jws, "config": config,
+               "resp": resp, "journal": journal}
+    for name in sys.argv[1:] or list(targets):
+        targets[name]()

@@ -27,7 +27,7 @@ public struct RESPLimits: Sendable, Equatable {
     public var maxBulkLength: Int
     /// Most elements of one array.
     public var maxArrayCount: Int
-    /// Deepest nesting of arrays (a top-level array has depth 1).
+    /// Deepest nesting of arrays (a top-level array has depth 1), empty and nil ones included.
     public var maxDepth: Int
     /// Most values (at every depth) in one top-level reply.
     public var maxElements: Int

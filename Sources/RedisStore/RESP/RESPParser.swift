@@ -88,6 +88,8 @@ public struct RESPParser: Sendable {
                     }
                 case UInt8(ascii: "*"):
                     let n = try integer(body)
+                    // Empty and nil arrays count as nesting too: the limit is on the reply's shape.
+                    guard stack.count < limits.maxDepth else { throw .tooDeep }
                     if n == -1 {
                         value = .array(nil)
                     } else if n == 0 {
@@ -95,7 +97,6 @@ public struct RESPParser: Sendable {
                     } else {
                         guard n > 0 else { throw .badLength(n) }
                         guard n <= limits.maxArrayCount else { throw .arrayTooLong(n) }
-                        guard stack.count < limits.maxDepth else { throw .tooDeep }
                         var items: [RESPValue] = []
                         items.reserveCapacity(min(Int(n), 1024))  // the count is the peer's word
                         stack.append(Frame(remaining: Int(n), items: items))
@@ -127,10 +128,16 @@ public struct RESPParser: Sendable {
     // MARK: - helpers
 
     /// The index of the CR ending the line at `start`, nil if it has not fully arrived.
+    ///
+    /// Looks no further than where the CR of the longest allowed line would be: a longer
+    /// line is refused as `lineTooLong` whatever its later bytes hold and however they
+    /// arrive (a CR as the last byte received must not defer the length check).
     private mutating func lineEnd() throws(RESPError) -> Int? {
         var i = max(scanFrom, start)
         let count = buffer.count
-        while i < count {
+        let lastCR = start + 1 + min(limits.maxLineLength, count)  // type byte, then the line
+        let limit = min(count, lastCR + 1)
+        while i < limit {
             let b = buffer[i]
             if b == 13 {
                 guard i + 1 < count else {
@@ -138,14 +145,13 @@ public struct RESPParser: Sendable {
                     return nil
                 }
                 guard buffer[i + 1] == 10 else { throw .badLineEnding }
-                guard i - start - 1 <= limits.maxLineLength else { throw .lineTooLong }
                 return i
             }
             if b == 10 { throw .badLineEnding }
             i += 1
         }
         scanFrom = i
-        if count - start > limits.maxLineLength + 1 { throw .lineTooLong }
+        if count > lastCR { throw .lineTooLong }
         return nil
     }
 

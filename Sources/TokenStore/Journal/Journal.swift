@@ -155,36 +155,17 @@ extension Journal {
             }
             guard found == sequence else { throw corrupt(0, "header names log \(found)") }
 
-            var reader = RecordFileReader(file, from: JournalFormat.headerSize)
-            var records = 0
-            while true {  // each record is at least 9 bytes: ends with the file
-                let next: RecordFileReader.Next
-                do { next = try reader.next() } catch {
-                    switch error {
-                    case .io(let e): throw e
-                    case .undecodable(let u): throw corrupt(u.offset, "\(u.error)")
-                    }
-                }
-                switch next {
-                case .record(.change(let change), _):
-                    state.apply(change)
-                    records += 1
-                case .record(_, let offset):
-                    throw corrupt(offset, "snapshot record in a log")
-                case .end(let offset):
-                    return (file, offset, records)
-                case .torn(let offset, let reason):
-                    let level: StoreLogLevel = isLast ? .warning : .error
-                    log(
-                        level,
-                        "log \(path): \(reason) at offset \(offset); truncating \(size - offset) byte(s)"
-                            + (isLast ? " of an unacknowledged write" : " (not the last log: damaged disk?)")
-                    )
-                    try file.truncate(to: offset)
-                    try file.sync()
-                    return (file, offset, records)
-                }
-            }
+            let r = try LogReplay.apply(from: file, path: path, into: &state)
+            guard let reason = r.tornReason else { return (file, r.end, r.records) }
+            let level: StoreLogLevel = isLast ? .warning : .error
+            log(
+                level,
+                "log \(path): \(reason) at offset \(r.end); truncating \(size - r.end) byte(s)"
+                    + (isLast ? " of an unacknowledged write" : " (not the last log: damaged disk?)")
+            )
+            try file.truncate(to: r.end)
+            try file.sync()
+            return (file, r.end, r.records)
         } catch let e as JournalOpenError {
             throw e
         } catch let e as JournalIOError {

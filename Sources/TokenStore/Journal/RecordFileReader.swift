@@ -1,3 +1,24 @@
+/// Where `RecordFileReader` reads from: an open file, or bytes in memory (`RecordBytes`), so
+/// that recovery's decoding runs without a file in tests and fuzzing.
+protocol RecordSource {
+    /// Reads up to `count` bytes at `offset`, appending them to `buffer`; returns how many (0 at the end).
+    func read(into buffer: inout [UInt8], count: Int, at offset: Int) throws(JournalIOError) -> Int
+}
+
+extension FileDescriptor: RecordSource {}
+
+/// A whole file's content held in memory, read as `FileDescriptor` reads a file.
+struct RecordBytes: RecordSource {
+    let bytes: [UInt8]
+
+    func read(into buffer: inout [UInt8], count: Int, at offset: Int) throws(JournalIOError) -> Int {
+        guard offset < bytes.count else { return 0 }
+        let end = offset + min(count, bytes.count - offset)
+        buffer.append(contentsOf: bytes[offset..<end])
+        return end - offset
+    }
+}
+
 /// Reads framed records from a file in order, through a bounded buffer: at most
 /// `chunk + JournalFormat.maxRecordBody` bytes are held, whatever the file's size or content.
 struct RecordFileReader {
@@ -23,7 +44,7 @@ struct RecordFileReader {
         case undecodable(Undecodable)
     }
 
-    private let file: FileDescriptor
+    private let file: any RecordSource
     private let chunk: Int
     private var buffer: [UInt8] = []
     /// File offset of `buffer[0]`.
@@ -32,7 +53,7 @@ struct RecordFileReader {
     private var position = 0
     private var atEOF = false
 
-    init(_ file: FileDescriptor, from offset: Int, chunk: Int = 1 << 20) {
+    init(_ file: any RecordSource, from offset: Int, chunk: Int = 1 << 20) {
         self.file = file
         self.bufferStart = offset
         self.chunk = chunk

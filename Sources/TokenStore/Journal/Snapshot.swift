@@ -65,7 +65,6 @@ enum Snapshot {
     static func load(_ layout: JournalLayout) throws(JournalOpenError) -> (state: TokenState, nextSequence: UInt64)? {
         let path = layout.snapshotPath
         guard FileSystem.exists(path) else { return nil }
-        func corrupt(_ reason: String) -> JournalOpenError { .corruptSnapshot(path: path, reason: reason) }
         let file: FileDescriptor
         var header: [UInt8] = []
         do {
@@ -74,6 +73,18 @@ enum Snapshot {
         } catch {
             throw .io(error)
         }
+        return try restore(header: header, from: file, path: path)
+    }
+
+    /// The state held by a snapshot's content: its `header` bytes, then its records read from
+    /// `source` (the file, or its bytes in memory) `chunk` bytes at a time. No I/O of its own.
+    static func restore(
+        header: [UInt8],
+        from source: any RecordSource,
+        path: String,
+        chunk: Int = 1 << 20
+    ) throws(JournalOpenError) -> (state: TokenState, nextSequence: UInt64) {
+        func corrupt(_ reason: String) -> JournalOpenError { .corruptSnapshot(path: path, reason: reason) }
         let nextSequence: UInt64
         do { nextSequence = try JournalFormat.parseHeader(header, expecting: .snapshot) } catch {
             throw corrupt("header: \(error)")
@@ -81,7 +92,7 @@ enum Snapshot {
         var state = TokenState()
         var families: UInt64 = 0
         var revocations: UInt64 = 0
-        var reader = RecordFileReader(file, from: JournalFormat.headerSize)
+        var reader = RecordFileReader(source, from: JournalFormat.headerSize, chunk: chunk)
         // Each record is at least 9 bytes, so the loop ends with the file.
         while true {
             switch try read(&reader, path) {

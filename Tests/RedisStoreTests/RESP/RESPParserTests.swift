@@ -134,6 +134,18 @@ struct RESPParserTests {
         #expect(throws: RESPError.tooDeep) { try deep.next() }
     }
 
+    /// Found by the `resp` fuzz target: an empty (or nil) array one level too deep was accepted.
+    @Test(arguments: ["*0", "*-1"])
+    func nestingLimitCountsEmptyAndNilArrays(_ leaf: String) throws {
+        let limits = RESPLimits(maxDepth: 3)
+        var ok = RESPParser(limits: limits)
+        ok.append(Array("*1\r\n*1\r\n\(leaf)\r\n".utf8))
+        #expect(try ok.next() == .array([.array([leaf == "*0" ? .array([]) : .array(nil)])]))
+        var deep = RESPParser(limits: limits)
+        deep.append(Array("*1\r\n*1\r\n*1\r\n\(leaf)\r\n".utf8))
+        #expect(throws: RESPError.tooDeep) { try deep.next() }
+    }
+
     @Test func elementBudgetPerReply() throws {
         let limits = RESPLimits(maxElements: 4)
         var parser = RESPParser(limits: limits)
@@ -158,6 +170,18 @@ struct RESPParserTests {
         var exact = RESPParser(limits: RESPLimits(maxLineLength: 8))
         exact.append(Array("+12345678\r\n".utf8))
         #expect(try exact.next() == .simpleString("12345678"))
+    }
+
+    /// Found by the `resp` fuzz target: a too-long line whose CR was the last byte received
+    /// waited for more instead of being refused, so the outcome depended on how bytes arrived.
+    @Test(arguments: ["+1234567890\r", "+1234567890\r\n", "+1234567890\n", "+123456789\r\n"])
+    func lineLimitHoldsHoweverTheLineArrives(_ line: String) throws {
+        let bytes = Array(line.utf8)
+        let limits = RESPLimits(maxLineLength: 8)
+        #expect(throws: RESPError.lineTooLong) { try Self.parseAll([bytes[...]], limits: limits) }
+        #expect(throws: RESPError.lineTooLong) {
+            try Self.parseAll(bytes.indices.map { bytes[$0...$0] }, limits: limits)
+        }
     }
 
     @Test func accessors() {
