@@ -103,4 +103,34 @@ struct JournalDecodingTests {
             try Snapshot.restore(header: header, from: RecordBytes(bytes: bytes + bytes.suffix(9)), path: "s")
         }
     }
+
+    /// A log with valid checksums but a record no store would have written (claims past
+    /// `StoreLimits`): a clear start-up error, not a state whose next snapshot cannot be
+    /// encoded (that was a `preconditionFailure` at compaction).
+    @Test func recordBeyondTheStoreLimitsIsCorruption() throws {
+        var big = Self.family.newFamily(now: t0)
+        big.claims = [UInt8](repeating: 0x61, count: StoreLimits.maxClaims + 1)
+        let longJti = String(repeating: "j", count: StoreLimits.maxIdentifier + 1)
+        for change in [
+            StateChange.familyCreated(big),
+            .rotated(
+                sid: Self.family.sid, refreshHash: randomDigest(), accessJti: "j2",
+                graceBlob: [UInt8](repeating: 1, count: StoreLimits.maxGraceBlob + 1), at: t0 + 1,
+                expiresAt: t0 + refreshTTL),
+            .tokenRevoked(jti: longJti, at: t0 + 2, until: t0 + revocationTTL),
+        ] {
+            let bytes = try Self.log([change])
+            do {
+                _ = try Self.replay(bytes, chunk: 1 << 20)
+                Issue.record("a record beyond the limits was replayed: \(change.at)")
+            } catch let error as JournalOpenError {
+                guard case .corruptLog(_, let offset, let reason) = error else {
+                    Issue.record("unexpected \(error)")
+                    continue
+                }
+                #expect(offset == JournalFormat.headerSize)
+                #expect(reason.contains("beyond the store's limits"))
+            }
+        }
+    }
 }

@@ -29,7 +29,10 @@ struct LogReplay: Equatable {
                 }
             }
             switch next {
-            case .record(.change(let change), _):
+            case .record(.change(let change), let offset):
+                if let problem = StoreLimits.check(change) {
+                    throw .corruptLog(path: path, offset: offset, reason: "record beyond the store's limits: \(problem)")
+                }
                 state.apply(change)
                 records += 1
             case .record(_, let offset):

@@ -18,6 +18,23 @@ public enum StoreLimits {
             ?? (f.claims.count <= maxClaims ? nil : "claims longer than \(maxClaims) bytes")
     }
 
+    /// A change read back from disk: the journal only ever wrote changes that passed the
+    /// checks above, so one that does not is damage (or a forgery), refused before it can
+    /// grow the state past what a snapshot record holds.
+    static func check(_ c: StateChange) -> String? {
+        switch c {
+        case .familyCreated(let f):
+            return check(f)
+        case .rotated(let sid, _, let jti, let grace, _, _):
+            return check(identifier: sid, "sid") ?? check(identifier: jti, "jti")
+                ?? (grace.count <= maxGraceBlob ? nil : "grace blob longer than \(maxGraceBlob) bytes")
+        case .familyRevoked(let sid, _, _):
+            return check(identifier: sid, "sid")
+        case .tokenRevoked(let jti, _, _):
+            return check(identifier: jti, "jti")
+        }
+    }
+
     public static func check(_ r: RotationRequest) -> String? {
         check(identifier: r.newAccessJti, "jti")
             ?? (r.graceBlob.count <= maxGraceBlob ? nil : "grace blob longer than \(maxGraceBlob) bytes")
