@@ -163,9 +163,28 @@ struct ConfigTests {
     }
 
     static let badUpstreams = [
-        "https://127.0.0.1:9001", "ftp://127.0.0.1", "127.0.0.1:9001", "http://127.0.0.1:0", "http://127.0.0.1:99999",
+        "ftp://127.0.0.1", "127.0.0.1:9001", "https://127.0.0.1:0", "http://127.0.0.1:0", "http://127.0.0.1:99999",
         "http://", "http://user@127.0.0.1", "http://127.0.0.1/a/../b", "http://127.0.0.1/a?x=1",
     ]
+
+    @Test("https upstream URLs: port 443 by default, verified for the URL's host")
+    func httpsUpstream() throws {
+        let c = try parseConfig(
+            #"{"routes":[{"path":"/a","upstream":["https://localhost/base","https://127.0.0.1:8443"],"auth":"none"}]}"#)
+        let u = try #require(c.routes.first).upstreams
+        #expect(u[0].port == 443 && u[0].authority == "localhost" && u[0].tls == UpstreamTLS(serverName: "localhost"))
+        #expect(u[0].description == "https://localhost/base")
+        #expect(u[1].authority == "127.0.0.1:8443" && u[1].tls?.serverName == "127.0.0.1")
+        let named = try parseConfig(
+            #"{"routes":[{"path":"/a","upstream":"https://127.0.0.1:8443","upstream_tls":{"server_name":"API.example.com"},"auth":"none"}]}"#
+        )
+        #expect(named.routes[0].upstreams[0].tls?.serverName == "api.example.com")
+        #expect(
+            has(
+                configIssues(
+                    #"{"routes":[{"path":"/a","upstream":"http://127.0.0.1:1","upstream_tls":{},"auth":"none"}]}"#),
+                "routes[0].upstream_tls"))
+    }
 
     @Test("refused upstream URLs", arguments: badUpstreams)
     func badUpstream(url: String) {

@@ -31,7 +31,8 @@ struct LogReplay: Equatable {
             switch next {
             case .record(.change(let change), let offset):
                 if let problem = StoreLimits.check(change) {
-                    throw .corruptLog(path: path, offset: offset, reason: "record beyond the store's limits: \(problem)")
+                    throw .corruptLog(
+                        path: path, offset: offset, reason: "record beyond the store's limits: \(problem)")
                 }
                 state.apply(change)
                 records += 1
