@@ -1,12 +1,13 @@
 import Glibc
 
 extension TLSServerConfiguration {
-    /// Private key files that users other than the owner may read: worth a warning, not a
-    /// refusal (Kubernetes mounts secrets 0644 unless `defaultMode` says otherwise).
+    /// Private key files that every user may read: worth a warning, not a refusal
+    /// (Kubernetes mounts secrets 0644 unless `defaultMode` says otherwise). Group-readable
+    /// is not warned about: that is how a pod's `fsGroup` gives a non-root process its Secret.
     public var looseKeyFiles: [String] {
         certificates.map(\.keyPath).filter { path in
             var st = stat()
-            return stat(path, &st) == 0 && st.st_mode & 0o044 != 0
+            return stat(path, &st) == 0 && st.st_mode & 0o004 != 0
         }
     }
 }
