@@ -125,6 +125,10 @@ public enum RequestHeadParser {
                 if b[i] == 0x0D { throw .bareCarriageReturn }
                 throw .invalidMethod
             }
+            // Methods are case-sensitive (RFC 9110 §9.1), but Django, Flask and Rack upper-case
+            // them: `delete` would miss a DELETE-only route here and run as DELETE upstream.
+            // Every registered method is upper case; refuse the rest, as nginx does.
+            if b[i] >= 0x61 && b[i] <= 0x7A { throw .invalidMethod }
             i += 1
         }
         guard i > start, i < end else { throw .invalidRequestLine }

@@ -54,6 +54,9 @@ public struct ClaimValidator: Sendable {
 
     public init(rules: ClaimRules) { self.rules = rules }
 
+    /// 9999-12-31T23:59:59Z: the last NumericDate accepted.
+    public static let latestNumericDate: Double = 253_402_300_799
+
     /// - Throws: ``JOSEError/typeMismatch``, ``JOSEError/missingClaim(_:)``, ``JOSEError/expired``,
     ///   ``JOSEError/notYetValid``, ``JOSEError/issuedInFuture``, ``JOSEError/issuerMismatch`` or
     ///   ``JOSEError/audienceMismatch``.
@@ -64,6 +67,11 @@ public struct ClaimValidator: Sendable {
 
     /// Applies the claim rules (not the header `typ` rule) to `claims`.
     public func validate(_ claims: Claims, now: Double) throws(JOSEError) {
+        // NumericDates outside 1970...9999 are nobody's real times, and beyond ±9.2e15 s they
+        // do not even fit a millisecond Int64: refused here, whatever the other rules say.
+        for (name, value) in [("exp", claims.exp), ("nbf", claims.nbf), ("iat", claims.iat)] {
+            if let v = value, !(v >= 0 && v <= ClaimValidator.latestNumericDate) { throw .invalidClaim(name) }
+        }
         if let exp = claims.exp {
             if !rules.acceptExpired, now >= exp + rules.leeway { throw .expired }
         } else if rules.requireExpiration {

@@ -196,3 +196,18 @@ struct MemoryLoginThrottleTests {
         }
     }
 }
+
+@Suite("Epoch milliseconds")
+struct EpochMillisTests {
+    @Test func saturates() {
+        #expect(epochMillis(1.5) == 1500)
+        #expect(epochMillis(253_402_300_799) == 253_402_300_799_000)
+        #expect(epochMillis(9.3e15) == .max)
+        #expect(epochMillis(-1e20) == .min)
+        #expect(epochMillis(.infinity) == .max)
+        #expect(epochMillis(.nan) == 0)
+        #expect(saturatingSum(.max, 30_000) == .max)
+        #expect(saturatingSum(.min, -1) == .min)
+        #expect(saturatingSum(1, 2) == 3)
+    }
+}

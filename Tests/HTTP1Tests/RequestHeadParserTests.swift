@@ -131,6 +131,10 @@ struct RequestHeadParserTests {
             ("asterisk form", "OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", .invalidTarget),
             ("authority form", "CONNECT a:443 HTTP/1.1\r\nHost: a\r\n\r\n", .invalidTarget),
             ("ftp absolute", "GET ftp://a/ HTTP/1.1\r\nHost: a\r\n\r\n", .invalidTarget),
+            // Upstream frameworks upper-case methods; a lower-case one would be routed as another.
+            ("lower-case method", "delete /a HTTP/1.1\r\nHost: a\r\n\r\n", .invalidMethod),
+            ("mixed-case method", "Delete /a HTTP/1.1\r\nHost: a\r\n\r\n", .invalidMethod),
+            ("lower-case extension method", "propfind /a HTTP/1.1\r\nHost: a\r\n\r\n", .invalidMethod),
         ] as [(String, String, HTTPParseError)])
     func refused(_ name: String, _ text: String, _ expected: HTTPParseError) {
         #expect(parseError(text) == expected, "\(name)")

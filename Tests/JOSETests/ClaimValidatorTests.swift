@@ -51,6 +51,22 @@ struct ClaimValidatorTests {
         try ClaimValidator(rules: strict).validate(t, now: Self.now - 0.001)
     }
 
+    @Test("NumericDates outside 1970...9999 are invalid, also when expired tokens are accepted")
+    func numericDateRange() throws {
+        for rules in [Self.rules, Self.rules.allowingExpired] {
+            let v = ClaimValidator(rules: rules)
+            for (name, text) in [
+                ("exp", claims(exp: 9.3e15)), ("exp", claims(exp: 1e20)), ("exp", claims(exp: -1e20)),
+                ("exp", claims(exp: -1)), ("nbf", claims(nbf: 1e300)), ("iat", claims(iat: -5)),
+            ] {
+                let t = try token(text)
+                expectError(.invalidClaim(name)) { () throws(JOSEError) in try v.validate(t, now: Self.now) }
+            }
+        }
+        try ClaimValidator(rules: Self.rules).validate(
+            token(claims(exp: ClaimValidator.latestNumericDate)), now: Self.now)
+    }
+
     @Test("exp required for access tokens")
     func expRequired() throws {
         let t = try token(claims(exp: nil))

@@ -20,7 +20,7 @@ final class AccessGrant {
         subject = claims.sub
         sid = claims.sid
         jti = claims.jti
-        expiresAt = claims.exp.map { Int64($0 * 1000) }
+        expiresAt = claims.exp.map(epochMillis)
         scopes = claims.scopes.map(String.init)
         roles = claims.roles
         var lines: [UInt8] = []
@@ -33,4 +33,20 @@ final class AccessGrant {
             unforwardable = error.claim
         }
     }
+}
+
+/// Seconds (a NumericDate) as milliseconds, saturating: validated claims are in 1970...9999,
+/// but a conversion that can trap must not depend on that.
+func epochMillis(_ seconds: Double) -> Int64 {
+    guard seconds.isFinite else { return seconds > 0 ? .max : 0 }
+    let ms = (seconds * 1000).rounded(.down)
+    if ms >= 9.2e18 { return .max }
+    if ms <= -9.2e18 { return .min }
+    return Int64(ms)
+}
+
+/// `a + b` without trapping.
+func saturatingSum(_ a: Int64, _ b: Int64) -> Int64 {
+    let (sum, overflow) = a.addingReportingOverflow(b)
+    return overflow ? (b > 0 ? .max : .min) : sum
 }

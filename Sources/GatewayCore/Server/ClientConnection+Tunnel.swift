@@ -39,7 +39,7 @@ extension ClientConnection {
     /// the route keeps tunnels open past expiry (revocation still closes them).
     private func tunnelClosesAt(_ grant: AccessGrant) -> Int64? {
         guard route?.config.websocketCloseAtExpiry ?? true, let exp = grant.expiresAt else { return nil }
-        return exp + (runtime.config.tokens?.leeway ?? 30_000)
+        return saturatingSum(exp, runtime.config.tokens?.leeway ?? 30_000)
     }
 
     /// The token that opened the upgrade lost its authority before the switch: the client

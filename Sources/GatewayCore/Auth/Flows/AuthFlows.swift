@@ -277,7 +277,7 @@ final class AuthFlows: Sendable {
                 // An unknown family (an expired session, or a token of another issuer's
                 // session id) still gets its token revoked.
                 if case .success(nil) = result, let jti, let exp {
-                    store.revokeToken(jti: jti, expiresAt: Int64(exp * 1000) + leeway, now: now) { r in
+                    store.revokeToken(jti: jti, expiresAt: saturatingSum(epochMillis(exp), leeway), now: now) { r in
                         finish(r.map { [$0] })
                     }
                 } else {
@@ -285,7 +285,7 @@ final class AuthFlows: Sendable {
                 }
             }
         } else if let access, let jti = access.jti, let exp = access.exp {
-            store.revokeToken(jti: jti, expiresAt: Int64(exp * 1000) + tokens.leeway, now: now) {
+            store.revokeToken(jti: jti, expiresAt: saturatingSum(epochMillis(exp), tokens.leeway), now: now) {
                 finish($0.map { [$0] })
             }
         } else if let refresh {
