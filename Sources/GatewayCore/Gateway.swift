@@ -79,7 +79,7 @@ public enum Gateway {
                 _ = try RedisBackend.options(
                     url: url, password: passwordEnv.flatMap { environment[$0] }, keyPrefix: keyPrefix, tls: tls)
             }
-            for path in config.tls?.looseKeyFiles ?? [] {
+            for path in config.looseKeyFiles {
                 printError("warning: private key \(path) is readable by other users (chmod 600 it)")
             }
             print("\(configPath): OK (\(config.routes.count) routes, listen \(config.listen))")
@@ -132,7 +132,7 @@ public enum Gateway {
             logger.error("cannot listen on \(config.listen): \(error)")
             return 1
         }
-        for path in config.tls?.looseKeyFiles ?? [] {
+        for path in config.looseKeyFiles {
             logger.warning("private key \(path) is readable by other users (chmod 600 it)")
         }
         logger.info(

@@ -3,6 +3,7 @@ verified against the route's ca_file (or the system store), the host name is che
 as SNI, mTLS to the upstream, pooled TLS connections, and no silent downgrade."""
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -200,3 +201,23 @@ def test_new_tls_connections_resume_the_session(gateway_factory, nginx_factory, 
         seen.append((r.json()["conn"], r.json()["reused"]))
     assert len({c for c, _ in seen}) == 4, seen  # a new connection each time (no pool)
     assert seen[0][1] == "." and all(r == "r" for _, r in seen[1:]), seen
+
+
+def test_check_warns_about_client_keys_readable_by_everyone(upstream, pki, tmp_path):
+    key = tmp_path / "client.key"
+    shutil.copy(pki.path("client.key"), key)
+    os.chmod(key, 0o644)
+    route = {"path": "/", "upstream": "https://localhost:8443", "auth": "none",
+             "upstream_tls": {"ca_file": pki.path("ca.pem"), "cert_file": pki.path("client.pem"), "key_file": str(key)}}
+    store = {"kind": "redis", "url": "rediss://127.0.0.1:6390/0",
+             "tls": {"ca_file": pki.path("ca.pem"), "cert_file": pki.path("client.pem"), "key_file": str(key)}}
+    for cfg in ({"routes": [route]}, {"routes": [dict(route, upstream_tls={"ca_file": pki.path("ca.pem")})],
+                                      "store": store}):
+        path = tmp_path / "gateway.json"
+        path.write_text(json.dumps(cfg))
+        out = subprocess.run([BINARY, "check", "--config", str(path)], capture_output=True, text=True, timeout=30)
+        assert out.returncode == 0, out.stderr
+        assert "client.key is readable by other users" in out.stderr, (cfg, out.stderr)
+    os.chmod(key, 0o600)
+    out = subprocess.run([BINARY, "check", "--config", str(path)], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0 and "readable" not in out.stderr

@@ -79,3 +79,23 @@ extension GatewayConfig {
         return t
     }
 }
+
+extension GatewayConfig {
+    /// Every private key file of the configuration (listener, https upstreams, the
+    /// authenticator, Redis) that every user may read: warned about by `check` and at start.
+    var looseKeyFiles: [String] {
+        var keys = tls?.certificates.map(\.keyPath) ?? []
+        keys += routes.flatMap { $0.upstreams.compactMap { $0.tls?.keyFile } }
+        if case .upstream(let url, _, _)? = auth.authenticator, let k = url.tls?.keyFile { keys.append(k) }
+        if case .redis(_, _, _, let t) = store, let k = t?.keyFile { keys.append(k) }
+        var seen = Set<String>()
+        return keys.filter { seen.insert($0).inserted && KeyFilePermissions.isReadableByEveryone($0) }
+    }
+
+    /// The files a running gateway reloads when they change: the listener's certificates,
+    /// keys and client CA.
+    var watchedFiles: [String] {
+        guard let tls else { return [] }
+        return tls.certificates.flatMap { [$0.chainPath, $0.keyPath] } + (tls.clientCAPath.map { [$0] } ?? [])
+    }
+}

@@ -105,12 +105,3 @@ final class FileWatcher: @unchecked Sendable {
         return out
     }
 }
-
-extension GatewayConfig {
-    /// The files a running gateway reloads when they change: the listener's certificates,
-    /// keys and client CA.
-    var watchedFiles: [String] {
-        guard let tls else { return [] }
-        return tls.certificates.flatMap { [$0.chainPath, $0.keyPath] } + (tls.clientCAPath.map { [$0] } ?? [])
-    }
-}
