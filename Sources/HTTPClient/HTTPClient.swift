@@ -23,60 +23,69 @@ public final class HTTPClient {
         _ request: HTTPClientRequest, tls: TLSContext?, options: HTTPClientOptions = HTTPClientOptions(),
         completion: @escaping (Result<HTTPResponse, HTTPClientError>) -> Void
     ) {
-        var done = false
-        let finish: (Result<HTTPResponse, HTTPClientError>) -> Void = { result in
-            guard !done else { return }
-            done = true
-            completion(result)
-        }
+        let fetch = Fetch(completion)
         // One deadline for the whole fetch, redirects included.
-        let deadline = loop.schedule(after: options.responseTimeout) { [weak self] in
-            self?.current?.finish(.failure(.responseTimedOut))
-            finish(.failure(.responseTimedOut))
+        let deadline = loop.schedule(after: options.responseTimeout) {
+            fetch.connection?.finish(.failure(.responseTimedOut))
+            fetch.finish(.failure(.responseTimedOut))
         }
-        attempt(request, tls: tls, options: options, redirects: 0) { result in
-            deadline.cancel()
-            finish(result)
+        fetch.deadline = deadline
+        attempt(request, tls: tls, options: options, redirects: 0, fetch: fetch)
+    }
+
+    /// One fetch in flight: the connection it uses now, and its single completion.
+    private final class Fetch {
+        var connection: HTTPClientConnection?
+        var deadline: TimerHandle?
+        private var completion: ((Result<HTTPResponse, HTTPClientError>) -> Void)?
+
+        init(_ completion: @escaping (Result<HTTPResponse, HTTPClientError>) -> Void) {
+            self.completion = completion
+        }
+
+        var done: Bool { completion == nil }
+
+        func finish(_ result: Result<HTTPResponse, HTTPClientError>) {
+            guard let c = completion else { return }
+            completion = nil
+            deadline?.cancel()
+            connection = nil
+            c(result)
         }
     }
 
-    /// The connection in flight (one fetch at a time per client is the common case; a
-    /// second concurrent fetch only loses the early cancel on timeout, not the timeout).
-    private weak var current: HTTPClientConnection?
-
     private func attempt(
-        _ request: HTTPClientRequest, tls: TLSContext?, options: HTTPClientOptions, redirects: Int,
-        completion: @escaping (Result<HTTPResponse, HTTPClientError>) -> Void
+        _ request: HTTPClientRequest, tls: TLSContext?, options: HTTPClientOptions, redirects: Int, fetch: Fetch
     ) {
         Resolver.resolve(host: request.url.host, port: request.url.port, on: loop) { [weak self] addresses in
-            guard let self else { return }
+            guard let self, !fetch.done else { return }
             guard let addresses else {
-                completion(.failure(.resolveFailed(host: request.url.host)))
+                fetch.finish(.failure(.resolveFailed(host: request.url.host)))
                 return
             }
-            self.connect(request, addresses[...], tls: tls, options: options) { result in
+            self.connect(request, addresses[...], tls: tls, options: options, fetch: fetch) { result in
                 guard case .success(let response) = result, [301, 302, 303, 307, 308].contains(response.status)
                 else {
-                    completion(result)
+                    fetch.finish(result)
                     return
                 }
                 guard request.method == .get, let location = response.header("location"),
                     let next = request.url.resolving(location)
                 else {
-                    completion(.failure(.redirectRefused("\(response.status) without a usable Location")))
+                    fetch.finish(.failure(.redirectRefused("\(response.status) without a usable Location")))
                     return
                 }
                 guard next.sameOrigin(as: request.url) else {
-                    completion(.failure(.redirectRefused("to another origin (\(next.authority))")))
+                    fetch.finish(.failure(.redirectRefused("to another origin (\(next.authority))")))
                     return
                 }
                 guard redirects < options.maxRedirects else {
-                    completion(.failure(.redirectRefused("more than \(options.maxRedirects) redirects")))
+                    fetch.finish(.failure(.redirectRefused("more than \(options.maxRedirects) redirects")))
                     return
                 }
                 var r = request
                 r.url = next
-                self.attempt(r, tls: tls, options: options, redirects: redirects + 1, completion: completion)
+                self.attempt(r, tls: tls, options: options, redirects: redirects + 1, fetch: fetch)
             }
         }
     }
@@ -84,19 +93,22 @@ public final class HTTPClient {
     /// Tries the addresses in turn while connecting fails.
     private func connect(
         _ request: HTTPClientRequest, _ addresses: ArraySlice<SocketAddress>, tls: TLSContext?,
-        options: HTTPClientOptions, completion: @escaping (Result<HTTPResponse, HTTPClientError>) -> Void
+        options: HTTPClientOptions, fetch: Fetch,
+        completion: @escaping (Result<HTTPResponse, HTTPClientError>) -> Void
     ) {
         guard let address = addresses.first else {
             completion(.failure(.connectFailed("no address")))
             return
         }
-        current = HTTPClientConnection.start(
+        fetch.connection = HTTPClientConnection.start(
             request, address: address, tls: tls, options: options, loop: loop
         ) { [weak self] result in
             if case .failure(let e) = result, addresses.count > 1 {
                 switch e {
                 case .connectFailed, .connectTimedOut:
-                    self?.connect(request, addresses.dropFirst(), tls: tls, options: options, completion: completion)
+                    guard !fetch.done else { return }
+                    self?.connect(
+                        request, addresses.dropFirst(), tls: tls, options: options, fetch: fetch, completion: completion)
                     return
                 default: break
                 }
