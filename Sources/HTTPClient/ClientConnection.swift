@@ -38,7 +38,8 @@ final class HTTPClientConnection: Selectable {
                 return nil
             }
             do {
-                transport = try TLSTransport(fd: r.fd, context: tls, role: .client(serverName: request.url.host))
+                transport = try TLSTransport(
+                    fd: r.fd, context: tls, role: .client(serverName: request.tlsServerName ?? request.url.host))
             } catch {
                 Syscall.close(r.fd)
                 completion(.failure(.tls("\(error)")))
@@ -107,7 +108,8 @@ final class HTTPClientConnection: Selectable {
                 output = []
             }
             while completion != nil {
-                let io = try scratch.withUnsafeMutableBytes { (b) throws(TransportError) in try transport.read(into: b) }
+                let io = try scratch.withUnsafeMutableBytes { (b) throws(TransportError) in try transport.read(into: b)
+                }
                 switch io {
                 case .bytes(let n):
                     connectTimer?.cancel()

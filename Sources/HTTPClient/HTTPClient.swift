@@ -57,8 +57,9 @@ public final class HTTPClient {
     private func attempt(
         _ request: HTTPClientRequest, tls: TLSContext?, options: HTTPClientOptions, redirects: Int, fetch: Fetch
     ) {
-        Resolver.resolve(host: request.url.host, port: request.url.port, on: loop) { [weak self] addresses in
-            guard let self, !fetch.done else { return }
+        // The closures hold the client until the fetch is over: a caller need not keep it.
+        Resolver.resolve(host: request.url.host, port: request.url.port, on: loop) { addresses in
+            guard !fetch.done else { return }
             guard let addresses else {
                 fetch.finish(.failure(.resolveFailed(host: request.url.host)))
                 return
@@ -102,13 +103,14 @@ public final class HTTPClient {
         }
         fetch.connection = HTTPClientConnection.start(
             request, address: address, tls: tls, options: options, loop: loop
-        ) { [weak self] result in
+        ) { result in
             if case .failure(let e) = result, addresses.count > 1 {
                 switch e {
                 case .connectFailed, .connectTimedOut:
                     guard !fetch.done else { return }
-                    self?.connect(
-                        request, addresses.dropFirst(), tls: tls, options: options, fetch: fetch, completion: completion)
+                    self.connect(
+                        request, addresses.dropFirst(), tls: tls, options: options, fetch: fetch, completion: completion
+                    )
                     return
                 default: break
                 }

@@ -8,6 +8,8 @@ public struct HTTPClientRequest: Sendable {
     public var url: HTTPClientURL
     public var headers: [(String, String)]
     public var body: [UInt8]
+    /// The name the server's certificate is checked for (and sent as SNI); default the URL's host.
+    public var tlsServerName: String?
 
     public init(method: HTTPMethod = .get, url: HTTPClientURL, headers: [(String, String)] = [], body: [UInt8] = []) {
         self.method = method

@@ -17,7 +17,8 @@ public struct HTTPResponse: Sendable, Equatable {
     }
 
     public static func == (a: HTTPResponse, b: HTTPResponse) -> Bool {
-        a.status == b.status && a.body == b.body && a.headers.map { $0.name + ":" + $0.value }
-            == b.headers.map { $0.name + ":" + $0.value }
+        a.status == b.status && a.body == b.body
+            && a.headers.map { $0.name + ":" + $0.value }
+                == b.headers.map { $0.name + ":" + $0.value }
     }
 }

@@ -27,7 +27,9 @@ final class ResponseReaderTests: XCTestCase {
     }
 
     func testChunkedBody() throws {
-        let resp = try read(["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n", "2\r\nef\r\n0\r\n\r\n"])
+        let resp = try read([
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nabcd\r\n", "2\r\nef\r\n0\r\n\r\n",
+        ])
         XCTAssertEqual(resp.map { String(decoding: $0.body, as: UTF8.self) }, "abcdef")
     }
 
@@ -57,7 +59,8 @@ final class ResponseReaderTests: XCTestCase {
         }
         let big = String(repeating: "a", count: 600)
         XCTAssertThrowsError(
-            try read(["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n\(big)\r\n258\r\n\(big)\r\n"], max: 1000)
+            try read(
+                ["HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n258\r\n\(big)\r\n258\r\n\(big)\r\n"], max: 1000)
         ) { XCTAssertEqual($0 as? HTTPClientError, .responseTooLarge) }
         XCTAssertThrowsError(try read(["HTTP/1.1 200 OK\r\n\r\n", big, big], max: 1000)) {
             XCTAssertEqual($0 as? HTTPClientError, .responseTooLarge)

@@ -24,6 +24,8 @@ def new_rsa():
 def public_jwk(key, kid, alg="RS256"):
     j = RSAAlgorithm.to_jwk(key.public_key(), as_dict=True)
     j.update({"kid": kid, "use": "sig", "alg": alg})
+    # What Keycloak and Entra ID add to each entry: certificate chain and thumbprint.
+    j.update({"x5t": "dGh1bWJwcmludA", "x5c": ["MIIBfake"], "key_ops": ["verify"]})
     return j
 
 

@@ -54,7 +54,8 @@ final class AccessGrant {
         var lines: [UInt8] = []
         do {
             try IdentityHeaders.render(
-                subject: claims.sub, scopes: scopes.isEmpty ? nil : scopes, roles: roles, session: nil, claims: claims, extra: extra,
+                subject: claims.sub, scopes: scopes.isEmpty ? nil : scopes, roles: roles, session: nil, claims: claims,
+                extra: extra,
                 names: names, into: &lines)
             identity = lines
             unforwardable = nil

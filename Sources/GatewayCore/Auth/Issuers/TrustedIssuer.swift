@@ -45,7 +45,8 @@ struct TrustedIssuer: Sendable {
         let aud = token.claims.aud
         if aud.isEmpty { throw .missingClaim("aud") }
         if !settings.audiences.contains(where: aud.contains) { throw .audienceMismatch }
-        for name in settings.requiredClaims where token.claims.kind(of: name) == nil || token.claims.kind(of: name) == .null {
+        for name in settings.requiredClaims
+        where token.claims.kind(of: name) == nil || token.claims.kind(of: name) == .null {
             throw .missingClaim(name)
         }
     }
