@@ -28,7 +28,8 @@ struct UpstreamAuthenticator: Authenticator {
         JSONWriter.appendString(String(decoding: password, as: UTF8.self), to: &body)
         HeadWriter.append("}", to: &body)
         defer { for i in body.indices { body[i] = 0 } }
-        guard let target = HTTPClientURL(url.description + path) else {
+        // `path` is the whole request target (the URL's path); `description` would add it twice.
+        guard let target = HTTPClientURL("\(url.tls == nil ? "http" : "https")://\(url.authority)\(path)") else {
             return .unavailable("the authenticator URL is not valid")
         }
         if url.tls != nil && tls == nil { return .unavailable("no TLS context for \(url)") }
