@@ -133,6 +133,20 @@ final class KeyCacheStateTests: XCTestCase {
         XCTAssertTrue(s.isReady)
     }
 
+    func testSeededKeysAreReadyAndAgeFromTheirFetch() {
+        var s = State(policy: policy)
+        s.seed("old", goodAt: -86_000_000)
+        XCTAssertTrue(s.isReady)
+        XCTAssertEqual(fetches(s.handle(.start, now: 0)), [.startup])
+        XCTAssertEqual(logs(s.handle(.failed("down"), now: 10), .warning).count, 1)
+        XCTAssertTrue(s.isReady)
+        XCTAssertEqual(s.nextWakeup, 10_010)
+        XCTAssertEqual(fetches(s.handle(.tick, now: 10_010)), [.retry])
+        _ = s.handle(.failed("down"), now: 10_020)
+        XCTAssertEqual(published(s.handle(.tick, now: 400_000)), [nil], "24 h after the carried-over fetch")
+        XCTAssertFalse(s.isReady)
+    }
+
     func testSuccessResetsStalenessClock() {
         var s = ready(at: 0, maxAge: 3_600_000)
         _ = s.handle(.tick, now: 3_600_000)

@@ -91,6 +91,7 @@ class IdP:
         self.port = free_port()
         self.issuers = {}
         self.metadata = {}  # name -> discovery document override
+        self.redirects = {}  # name -> Location of /<name>/moved-jwks
         idp = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -109,6 +110,15 @@ class IdP:
                     doc = idp.metadata.get(iss.name) or {"issuer": iss.url, "jwks_uri": iss.url + "/jwks",
                                                          "token_endpoint": iss.url + "/token"}
                     return self.answer(200, doc)
+                if rest == "moved-jwks":  # a redirect to wherever the test says
+                    self.send_response(301)
+                    self.send_header("Location", idp.redirects.get(iss.name, "/%s/jwks" % iss.name))
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                if rest == "slow-jwks":  # never answers within the gateway's fetch timeout
+                    time.sleep(3)
+                    return self.answer(200, iss.jwks())
                 if rest == "jwks":
                     with iss.lock:
                         iss.jwks_fetches += 1
@@ -128,7 +138,11 @@ class IdP:
                 self.end_headers()
                 self.wfile.write(body)
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
+        class Server(ThreadingHTTPServer):
+            def handle_error(self, request, client_address):
+                pass  # a client the test made give up (fetch timeout) is not an error here
+
+        self.httpd = Server(("127.0.0.1", self.port), Handler)
         self.httpd.daemon_threads = True
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         ctx.load_cert_chain(pki.path("server.pem"), pki.path("server.key"))

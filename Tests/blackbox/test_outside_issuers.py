@@ -24,7 +24,7 @@ def idp():
     i.close()
 
 
-def gateway_with(gateway_factory, tmp_path, upstream, issuers, routes=None, admin=False):
+def gateway_with(gateway_factory, tmp_path, upstream, issuers, routes=None, admin=False, **extra):
     up = "http://127.0.0.1:%d" % upstream.port
     cfg = token_config(str(tmp_path), upstream.port, tokens={"trusted_issuers": issuers}, routes=routes or [
         {"path": "/api", "upstream": up},
@@ -33,6 +33,7 @@ def gateway_with(gateway_factory, tmp_path, upstream, issuers, routes=None, admi
     ])
     if admin:
         cfg["admin_listen"] = "127.0.0.1:%d" % free_port()
+    cfg.update(extra)
     gw = gateway_factory(cfg, env=ENV)
     return gw
 
@@ -319,3 +320,50 @@ def test_bad_issuer_configuration_is_a_clear_startup_error(tmp_path, upstream, i
     path.write_text(json.dumps(cfg))
     out = subprocess.run([BINARY, "check", "--config", str(path)], capture_output=True, text=True, timeout=30)
     assert out.returncode != 0 and "routes[0].issuers" in out.stderr + out.stdout
+
+
+def test_reload_keeps_issuer_keys_and_applies_new_issuer_settings(gateway_factory, tmp_path, upstream, idp):
+    """SIGHUP: every worker swaps to the new runtime; an unchanged issuer keeps its keys (the
+    IdP is down during the reload), a changed policy applies at once."""
+    import signal
+    kc, en = idp["kc"], idp["entra"]
+    gw = gateway_with(gateway_factory, tmp_path, upstream, [trusted(kc, idp.ca_file)], admin=True, workers=2)
+    assert ready(gw, kc)
+    fetches = kc.fetches()
+    kc.down = True
+    cfg = dict(gw.config)
+    cfg["tokens"] = dict(cfg["tokens"], trusted_issuers=[trusted(kc, idp.ca_file), trusted(en, idp.ca_file)])
+    gw.write_config(cfg)
+    gw.signal(signal.SIGHUP)
+    assert wait_for(lambda: call(gw, "/api", en.mint()).status_code == 200, timeout=10)  # the new issuer
+    for _ in range(40):  # both workers, over new connections: the carried-over keys serve
+        assert requests.get(gw.url + "/api", headers={"Authorization": "Bearer " + kc.mint(),
+                                                     "Connection": "close"}, timeout=5).status_code == 200
+    admin = "http://" + gw.config["admin_listen"]
+    assert requests.get(admin + "/readyz", timeout=5).status_code == 200
+    assert kc.fetches() > fetches  # the new generation tried to fetch, and failed: keys kept
+    # Dropping the issuer: its tokens are refused after the next reload.
+    cfg["tokens"] = dict(cfg["tokens"], trusted_issuers=[trusted(en, idp.ca_file)])
+    gw.write_config(cfg)
+    gw.signal(signal.SIGHUP)
+    assert wait_for(lambda: call(gw, "/api", kc.mint()).status_code == 401, timeout=10)
+    assert call(gw, "/api", en.mint()).status_code == 200
+
+
+def test_key_fetch_redirects_and_timeouts(gateway_factory, tmp_path, upstream, idp):
+    """The HTTP client: a same-origin redirect is followed, one to another origin is refused,
+    a server that does not answer in fetch_timeout is a failed fetch (and the loop goes on)."""
+    kc, a0, en = idp["kc"], idp["auth0"], idp["entra"]
+    idp.redirects["auth0"] = "https://localhost:%d/auth0/jwks" % idp.port  # same server, other origin
+    gw = gateway_with(gateway_factory, tmp_path, upstream, [
+        dict(trusted(kc, idp.ca_file), discovery=False, jwks_uri=kc.url + "/moved-jwks"),
+        dict(trusted(a0, idp.ca_file), discovery=False, jwks_uri=a0.url + "/moved-jwks"),
+        dict(trusted(en, idp.ca_file), discovery=False, jwks_uri=en.url + "/slow-jwks", fetch_timeout="500ms"),
+    ])
+    assert ready(gw, kc)
+    assert wait_for(lambda: "redirect refused" in gw.stderr() and "no complete answer in time" in gw.stderr(),
+                    timeout=5), gw.stderr()[-2000:]
+    assert call(gw, "/api", a0.mint()).status_code == 401
+    assert call(gw, "/api", en.mint()).status_code == 401
+    # The loop is not stuck behind the slow server: the redirected issuer keeps serving.
+    assert call(gw, "/api", kc.mint()).status_code == 200

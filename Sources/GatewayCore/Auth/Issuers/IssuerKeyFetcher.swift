@@ -55,21 +55,27 @@ final class IssuerKeyFetcher: @unchecked Sendable {
             guard let fetcher = self else { return }
             fetcher.loop.execute { fetcher.unknownKid(index) }
         }
-        loop.execute { [self] in
-            for (i, e) in entries.enumerated() {
-                if let k = e.source.staticKeys {
-                    directory.publish(i, k)
-                    directory.updateStatus(i) {
-                        $0.ready = true
-                        $0.keys = k.count
-                        $0.lastGoodAt = WallClock.millis()
-                    }
-                    continue
+        // Published before the runtime is swapped in: no worker sees a carried-over or
+        // file-backed issuer without keys.
+        for (i, e) in entries.enumerated() {
+            if let k = e.source.staticKeys {
+                directory.publish(i, k)
+                directory.updateStatus(i) {
+                    $0.ready = true
+                    $0.keys = k.count
+                    $0.lastGoodAt = WallClock.millis()
                 }
+            } else if let (k, status) = seeds[i] {
+                // Carried over: usable now, refreshed by the start-up fetch.
+                directory.publish(i, k)
+                directory.updateStatus(i) { $0 = status }
+            }
+        }
+        loop.execute { [self] in
+            for (i, e) in entries.enumerated() where e.source.staticKeys == nil {
                 if let (k, status) = seeds[i] {
-                    // Carried over: usable now, refreshed by the start-up fetch below.
-                    directory.publish(i, k)
-                    directory.updateStatus(i) { $0 = status }
+                    let age = max(0, WallClock.millis() - (status.lastGoodAt ?? WallClock.millis()))
+                    e.state.seed(k, goodAt: loop.now - age)
                 }
                 apply(i, e.state.handle(.start, now: loop.now))
             }

@@ -60,6 +60,13 @@ struct KeyCacheState<Keys> {
         self.policy = policy
     }
 
+    /// Keys carried over from the previous configuration generation, fetched at `goodAt`:
+    /// in use at once, and as stale as they were (before `.start`).
+    mutating func seed(_ k: Keys, goodAt: Int64) {
+        keys = k
+        lastGoodAt = goodAt
+    }
+
     /// Whether tokens of this issuer can be verified (a good set, not too old).
     var isReady: Bool { keys != nil && !expired }
 
