@@ -71,7 +71,7 @@ struct MetricsHandler: LocalHandler {
                     "gateway_access_log_dropped_total", "Access-log lines dropped because stdout stalled.",
                     context.accessLog.droppedLines
                 )
-            ],
+            ] + context.edge.samples,
             process: ProcessMetrics.current())
         respond.respond(
             LocalResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: body))

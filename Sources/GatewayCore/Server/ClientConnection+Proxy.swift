@@ -71,9 +71,9 @@ extension ClientConnection: UpstreamOwner {
         out.removeAll(keepingCapacity: true)
         RequestHeadBuilder(
             head: head, route: route, target: target, dropped: route.droppedRequestHeaders,
-            clientAddress: peer?.hostText ?? "unknown", secure: transport.isLayered, requestID: requestID,
+            clientAddress: client.peerText, secure: transport.isLayered, requestID: requestID,
             identityBlock: identity,
-            upgrade: exchange.upgrade
+            upgrade: exchange.upgrade, trustedPeer: client.trustedPeer, listenPort: runtime.config.listen.port
         ).write(normalizedPath: worker.pathScratch, into: &out)
         upstreamRequestHead = out
         worker.scratch = out
