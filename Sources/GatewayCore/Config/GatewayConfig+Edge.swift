@@ -30,7 +30,8 @@ extension GatewayConfig {
             }
         }
         e.proxyProtocol = r.bool("proxy_protocol", default: false)
-        e.proxyProtocolTimeout = r.duration("proxy_protocol_timeout", default: e.proxyProtocolTimeout, range: 100...60_000)
+        e.proxyProtocolTimeout = r.duration(
+            "proxy_protocol_timeout", default: e.proxyProtocolTimeout, range: 100...60_000)
         if e.proxyProtocol && e.trustedProxies.isEmpty {
             r.issues.add(r.child("proxy_protocol"), "needs trusted_proxies: a PROXY header is accepted only from them")
         }

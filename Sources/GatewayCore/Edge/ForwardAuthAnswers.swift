@@ -20,7 +20,11 @@ enum ForwardAuthAnswers {
                 if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
                     var v = colon + 1
                     while v < i, block[v] == 0x20 { v += 1 }
-                    out.append((String(decoding: block[start..<colon], as: UTF8.self), String(decoding: block[v..<i], as: UTF8.self)))
+                    out.append(
+                        (
+                            String(decoding: block[start..<colon], as: UTF8.self),
+                            String(decoding: block[v..<i], as: UTF8.self)
+                        ))
                 }
                 start = i + 2
                 i += 2
@@ -37,6 +41,7 @@ enum ForwardAuthAnswers {
         case .invalidURI: return "The forwarded request URI is not a valid origin-form path"
         case .invalidMethod: return "The forwarded request method is not a valid method"
         case .invalidHost: return "The forwarded request host is not a valid host"
+        case .conflicting: return "The forwarded request headers disagree (several URI, method or host fields)"
         }
     }
 }

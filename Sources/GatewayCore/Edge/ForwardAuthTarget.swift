@@ -2,8 +2,8 @@ import HTTP1
 
 /// The request an ingress controller asks about in a forward-auth subrequest: the method,
 /// the normalised path, the canonical host. Read from `X-Forwarded-Method` /
-/// `X-Original-Method`, `X-Forwarded-Uri` / `X-Original-URI` and `X-Forwarded-Host` (or
-/// `Host`); or, Envoy `ext_authz` style, from the subrequest itself when its path is the
+/// `X-Original-Method`, `X-Forwarded-Uri` / `X-Original-URI` / `X-Original-URL` and
+/// `X-Forwarded-Host` (or `Host`), refusing spellings that disagree; or, Envoy `ext_authz` style, from the subrequest itself when its path is the
 /// verify path plus the original path (`/_verify/api/x` asks about `/api/x`).
 ///
 /// Only ever read from a trusted proxy's request: from anyone else these headers are forged.
@@ -17,6 +17,9 @@ struct ForwardAuthTarget {
         case invalidURI
         case invalidMethod
         case invalidHost
+        /// Two spellings (or two fields) of the URI, method or host disagree: one of them
+        /// came from the client through a proxy that set only the other.
+        case conflicting
     }
 
     /// Reads the target of `head` into `path` (normalised, as for proxied requests).
@@ -24,26 +27,51 @@ struct ForwardAuthTarget {
     static func read(
         _ head: RequestHead, suffix: ArraySlice<UInt8>?, path: inout [UInt8]
     ) -> Result<ForwardAuthTarget, Problem> {
+        do throws(Problem) {
+            return .success(try parse(head, suffix: suffix, path: &path))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    private static func parse(
+        _ head: RequestHead, suffix: ArraySlice<UInt8>?, path: inout [UInt8]
+    ) throws(Problem) -> ForwardAuthTarget {
         var method = head.method
-        if let m = head.value(named: "x-forwarded-method") ?? head.value(named: "x-original-method") {
+        if let m = try agreed(head, ["x-forwarded-method", "x-original-method"]) {
             guard !m.isEmpty, m.utf8.count <= 32, m.utf8.allSatisfy({ $0 >= 0x41 && $0 <= 0x5A }) else {
-                return .failure(.invalidMethod)
+                throw .invalidMethod
             }
             method = HTTPMethod(name: m)
         }
         var target = ForwardAuthTarget(method: method)
-        let hostText = head.value(named: "x-forwarded-host").map { firstElement($0) } ?? head.host
-        if let hostText, !hostText.isEmpty {
-            var bytes = Array(hostText.utf8)
+        // ingress-nginx sends the whole URL (`X-Original-URL: https://host/path?q`).
+        var urlHost: String?
+        var urlPath: String?
+        if let url = try agreed(head, ["x-original-url"]) {
+            guard let split = splitURL(url) else { throw .invalidURI }
+            (urlHost, urlPath) = split
+        }
+        var hostText = try agreed(head, ["x-forwarded-host"]).map { firstElement($0) }
+        if let urlHost {
+            guard hostText == nil || hostText == urlHost else { throw .conflicting }
+            hostText = urlHost
+        }
+        if let h = hostText ?? head.host, !h.isEmpty {
+            let bytes = Array(h.utf8)
             let ok: Bool = bytes.withUnsafeBytes { b in
                 (try? HostCanonicalizer.canonicalize(b, 0, b.count, into: &target.host)) != nil
             }
-            bytes.removeAll()
-            guard ok else { return .failure(.invalidHost) }
+            guard ok else { throw .invalidHost }
         }
-        if let uri = head.value(named: "x-forwarded-uri") ?? head.value(named: "x-original-uri") {
+        var uri = try agreed(head, ["x-forwarded-uri", "x-original-uri"])
+        if let urlPath {
+            guard uri == nil || uri == urlPath else { throw .conflicting }
+            uri = urlPath
+        }
+        if let uri {
             let bytes = Array(uri.utf8)
-            guard bytes.first == UInt8(ascii: "/") else { return .failure(.invalidURI) }
+            guard bytes.first == UInt8(ascii: "/") else { throw .invalidURI }
             let q = bytes.firstIndex(of: UInt8(ascii: "?")) ?? bytes.count
             let ok: Bool = bytes.withUnsafeBytes { b in
                 do throws(HTTPParseError) {
@@ -54,13 +82,46 @@ struct ForwardAuthTarget {
                     return false
                 }
             }
-            return ok ? .success(target) : .failure(.invalidURI)
+            guard ok else { throw .invalidURI }
+            return target
         }
-        guard let suffix, suffix.first == UInt8(ascii: "/") else { return .failure(.missingURI) }
+        guard let suffix, suffix.first == UInt8(ascii: "/") else { throw .missingURI }
         // Already normalised with the request path: the route sees exactly what a proxied request would.
         path.removeAll(keepingCapacity: true)
         path.append(contentsOf: suffix)
-        return .success(target)
+        return target
+    }
+
+    /// The one value the fields named `names` (lower-case) carry between them; nil when
+    /// none is present. Several fields, or spellings that disagree, are refused.
+    static func agreed(_ head: RequestHead, _ names: [String]) throws(Problem) -> String? {
+        var value: String?
+        for f in head.fields where f.known == .other || f.known == .xForwardedHost {
+            let n = head.name(f).lowercased()
+            guard names.contains(n) else { continue }
+            let v = head.value(f)
+            if let value, value != v { throw .conflicting }
+            if value != nil && names.count == 1 { throw .conflicting }
+            value = v
+        }
+        return value
+    }
+
+    /// `http(s)://authority/path?query` → (authority, `/path?query`).
+    static func splitURL(_ url: String) -> (String, String)? {
+        let rest: Substring
+        if url.hasPrefix("https://") {
+            rest = url.dropFirst(8)
+        } else if url.hasPrefix("http://") {
+            rest = url.dropFirst(7)
+        } else {
+            return nil
+        }
+        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+        let authority = String(rest[..<slash])
+        guard !authority.isEmpty, !authority.contains("@") else { return nil }
+        let path = slash == rest.endIndex ? "/" : String(rest[slash...])
+        return (authority, path)
     }
 
     /// `a, b` → `a`: a chain of proxies lists the original host first.

@@ -106,7 +106,9 @@ enum ProxyProtocolParser {
             parts.append(s..<i)
             s = i + 1
         }
-        func text(_ r: Range<Int>) -> String { String(decoding: UnsafeRawBufferPointer(rebasing: line[r]), as: UTF8.self) }
+        func text(_ r: Range<Int>) -> String {
+            String(decoding: UnsafeRawBufferPointer(rebasing: line[r]), as: UTF8.self)
+        }
         guard let first = parts.first else { throw .malformedV1 }
         let proto = text(first)
         // UNKNOWN: the rest of the line is to be ignored (§2.1).

@@ -7,7 +7,9 @@ import Testing
 struct ProxyProtocolTests {
     private func parse(_ bytes: [UInt8]) throws(ProxyProtocolError) -> ProxyProtocolParser.Result {
         let r: Result<ProxyProtocolParser.Result, ProxyProtocolError> = bytes.withUnsafeBytes { b in
-            do throws(ProxyProtocolError) { return .success(try ProxyProtocolParser.parse(b)) } catch { return .failure(error) }
+            do throws(ProxyProtocolError) { return .success(try ProxyProtocolParser.parse(b)) } catch {
+                return .failure(error)
+            }
         }
         return try r.get()
     }
