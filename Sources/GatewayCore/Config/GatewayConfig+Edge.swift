@@ -9,12 +9,14 @@ public struct EdgeSettings: Sendable, Equatable {
     public var proxyProtocol = false
     /// How long a trusted proxy has to send that header.
     public var proxyProtocolTimeout: Int64 = 5_000
+    /// Re-resolution and passive/active health of upstream addresses.
+    public var upstreamHealth = UpstreamHealthSettings()
 
     public init() {}
 }
 
 extension GatewayConfig {
-    /// `trusted_proxies`, `proxy_protocol`, `proxy_protocol_timeout` (top level).
+    /// `trusted_proxies`, `proxy_protocol`, `proxy_protocol_timeout`, `upstream_health` (top level).
     static func readEdge(_ r: inout ConfigReader) -> EdgeSettings {
         var e = EdgeSettings()
         if let list = r.strings("trusted_proxies") {
@@ -32,6 +34,7 @@ extension GatewayConfig {
         e.proxyProtocol = r.bool("proxy_protocol", default: false)
         e.proxyProtocolTimeout = r.duration(
             "proxy_protocol_timeout", default: e.proxyProtocolTimeout, range: 100...60_000)
+        e.upstreamHealth = readUpstreamHealth(&r)
         if e.proxyProtocol && e.trustedProxies.isEmpty {
             r.issues.add(r.child("proxy_protocol"), "needs trusted_proxies: a PROXY header is accepted only from them")
         }

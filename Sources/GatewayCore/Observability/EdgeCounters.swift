@@ -6,6 +6,10 @@ final class EdgeCounters: Sendable {
     enum Event: Int, CaseIterable {
         case proxyHeaderRejected
         case forwardAuthUntrusted
+        case upstreamEjected
+        case upstreamResolved
+        case upstreamResolveFailed
+        case healthCheckFailed
 
         var sample: (name: String, help: String) {
             switch self {
@@ -18,6 +22,26 @@ final class EdgeCounters: Sendable {
                 return (
                     "gateway_forward_auth_untrusted_total",
                     "Forward-auth requests refused because they did not come from a trusted proxy."
+                )
+            case .upstreamEjected:
+                return (
+                    "gateway_upstream_ejections_total",
+                    "Upstream addresses ejected after consecutive connect failures or timeouts (per worker)."
+                )
+            case .upstreamResolved:
+                return (
+                    "gateway_upstream_resolution_changes_total",
+                    "Background re-resolutions that found new addresses for an upstream host name."
+                )
+            case .upstreamResolveFailed:
+                return (
+                    "gateway_upstream_resolution_failures_total",
+                    "Background re-resolutions that failed (the last good addresses stay in use)."
+                )
+            case .healthCheckFailed:
+                return (
+                    "gateway_upstream_health_check_failures_total",
+                    "Active health checks that got no 2xx/3xx answer in time."
                 )
             }
         }

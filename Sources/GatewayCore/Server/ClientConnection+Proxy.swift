@@ -313,6 +313,7 @@ extension ClientConnection: UpstreamOwner {
         }
         exchange.status = responseHead.status
         exchange.responseHeadDone = true
+        worker.upstreamEvent(exchange.target, .responded)
         exchange.upstreamMillis = now - exchange.upstreamStart
         if !exchange.requestBodyDone { keepAlive = false }
         var out = worker.scratch
@@ -511,6 +512,7 @@ extension ClientConnection: UpstreamOwner {
     }
 
     private func upstreamUnavailable(_ failure: UpstreamFailure) {
+        worker.upstreamUnavailable(exchange.target, failure)
         if case .tls(let reason) = failure, let target = exchange.target {
             // The operator needs the reason (wrong CA, name mismatch); the client gets a plain 502.
             Logger(level: runtime.config.log.level).warning("TLS to upstream \(target) failed: \(reason)")
@@ -548,6 +550,7 @@ extension ClientConnection: UpstreamOwner {
             return
         }
         dropUpstream()
+        worker.upstreamEvent(exchange.target, .timedOut)
         sendError(504, "upstream_timeout", "The upstream did not answer in time")
     }
 
