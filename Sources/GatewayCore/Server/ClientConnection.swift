@@ -258,6 +258,8 @@ final class ClientConnection: Selectable {
             sendError(405, "method_not_allowed", "\(head.method.name) is not allowed")
             return
         }
+        // Before CORS: a forwarded preflight is a question about the route, not one to answer.
+        if forwardAuthIfAsked() { return }
         if let cors = runtime.cors, let field = head.first(.origin) {
             let origin = head.value(field)
             if head.method == .options, let method = head.value(named: "access-control-request-method") {
@@ -269,7 +271,6 @@ final class ClientConnection: Selectable {
             }
             corsHeaders = cors.responseHeaders(origin: origin)
         }
-        if forwardAuthIfAsked() { return }
         if let handler = localHandlerForPath() {
             routeLabel = String(decoding: worker.pathScratch, as: UTF8.self)
             startLocal(handler)
