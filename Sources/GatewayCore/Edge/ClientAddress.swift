@@ -16,6 +16,15 @@ struct ClientAddress {
     private(set) var trustedPeer = false
     private var peerKnown = false
 
+    init() {}
+
+    /// Before the first head is read (an unreadable first request is logged with the peer).
+    init(peer: SocketAddress?) {
+        peerText = peer?.hostText ?? "unknown"
+        text = peerText
+        peerKnown = true
+    }
+
     /// Called for every request head; costs nothing beyond a flag test when nobody is trusted.
     mutating func update(head: RequestHead, peer: SocketAddress?, trusted: TrustedProxies) {
         if !peerKnown {

@@ -92,6 +92,7 @@ final class ClientConnection: Selectable {
         self.transport = transport
         self.peer = peer
         self.limiterKey = peer
+        self.client = ClientAddress(peer: peer)
         self.worker = worker
         self.runtime = admin ? worker.adminRuntime : worker.runtime
         self.admin = admin

@@ -96,3 +96,13 @@ struct ForwardedClientTests {
         #expect(c.text == "10.0.0.2" && !c.trustedPeer)
     }
 }
+
+@Suite("Client address before the first head")
+struct ClientAddressInitTests {
+    @Test("a connection's client is its peer until a head says otherwise")
+    func initial() {
+        let c = ClientAddress(peer: SocketAddress(numericHost: "192.0.2.9", port: 1))
+        #expect(c.text == "192.0.2.9" && c.peerText == "192.0.2.9" && !c.trustedPeer)
+        #expect(ClientAddress(peer: nil).text == "unknown")
+    }
+}
