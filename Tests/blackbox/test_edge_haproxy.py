@@ -145,3 +145,67 @@ def test_proxy_header_on_a_plain_listener_is_a_bad_request(gateway_factory, upst
     out = raw_from(gw.port, b"PROXY TCP4 198.51.100.7 127.0.0.1 40000 80\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n",
                    "127.0.0.1")
     assert out.startswith(b"HTTP/1.1 400")
+
+
+def held_connections(port, source, n):
+    """Opens n connections from `source`, each sending a keep-alive request; how many got an answer."""
+    import socket
+    socks, answered = [], 0
+    try:
+        for _ in range(n):
+            s = socket.socket()
+            s.settimeout(3)
+            s.bind((source, 0))
+            s.connect(("127.0.0.1", port))
+            socks.append(s)
+            time.sleep(0.05)  # accepted in order, each counted before the next
+        for s in socks:
+            try:
+                s.sendall(b"GET /pub/echo HTTP/1.1\r\nHost: x\r\n\r\n")
+                if s.recv(65536).startswith(b"HTTP/1.1 200"):
+                    answered += 1
+            except OSError:
+                pass
+    finally:
+        for s in socks:
+            s.close()
+    return answered
+
+
+def test_per_client_cap_exempts_trusted_proxies_and_applies_to_proxy_protocol_clients(gateway_factory, upstream,
+                                                                                      tmp_path):
+    cfg = edge_config(tmp_path, upstream)
+    cfg["limits"] = {"max_connections_per_client": 2}
+    gw = gateway_factory(cfg, env=ENV)
+    # An untrusted client is capped; the trusted balancer, carrying many clients, is not.
+    assert held_connections(gw.port, UNTRUSTED, 4) == 2
+    assert held_connections(gw.port, "127.0.0.1", 6) == 6
+    gw.stop()
+    # With PROXY protocol the cap counts the client each header names.
+    cfg = edge_config(tmp_path, upstream, proxy_protocol=True)
+    cfg["limits"] = {"max_connections_per_client": 2}
+    gw = gateway_factory(cfg, env=ENV)
+    import socket
+    socks, answered = [], 0
+    try:
+        for i in range(4):
+            s = socket.socket()
+            s.settimeout(3)
+            s.connect(("127.0.0.1", gw.port))
+            s.sendall(b"PROXY TCP4 198.51.100.7 127.0.0.1 %d %d\r\n" % (40000 + i, gw.port))
+            socks.append(s)
+            time.sleep(0.1)
+        other = raw_from(gw.port, b"PROXY TCP4 198.51.100.8 127.0.0.1 1 %d\r\nGET /pub/echo HTTP/1.1\r\nHost: x\r\n"
+                         b"Connection: close\r\n\r\n" % gw.port, "127.0.0.1")
+        for s in socks:
+            try:
+                s.sendall(b"GET /pub/echo HTTP/1.1\r\nHost: x\r\n\r\n")
+                if s.recv(65536).startswith(b"HTTP/1.1 200"):
+                    answered += 1
+            except OSError:
+                pass
+    finally:
+        for s in socks:
+            s.close()
+    assert answered == 2
+    assert other.startswith(b"HTTP/1.1 200")
