@@ -209,3 +209,29 @@ def test_per_client_cap_exempts_trusted_proxies_and_applies_to_proxy_protocol_cl
             s.close()
     assert answered == 2
     assert other.startswith(b"HTTP/1.1 200")
+
+
+def test_proxy_header_comes_before_the_tls_handshake(gateway_factory, upstream, tmp_path):
+    import socket
+    import ssl
+    from tlskit import shared_pki
+    pki = shared_pki()
+    cfg = edge_config(tmp_path, upstream, proxy_protocol=True)
+    cfg["tls"] = pki.listener()
+    gw = gateway_factory(cfg, env=ENV)
+    raw = socket.create_connection(("127.0.0.1", gw.port), timeout=5)
+    # The header in clear, then TLS on the same connection (haproxy send-proxy-v2 in mode tcp).
+    raw.sendall(b"PROXY TCP4 198.51.100.7 127.0.0.1 40000 %d\r\n" % gw.port)
+    ctx = ssl.create_default_context(cafile=pki.path("ca.pem"))
+    with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+        s.sendall(b"GET /pub/echo HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        out = b""
+        while True:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            out += chunk
+    assert out.startswith(b"HTTP/1.1 200"), out[:200]
+    body = json.loads(out.split(b"\r\n\r\n", 1)[1])
+    h = {k.lower(): v for k, v in body["headers"]}
+    assert h["x-forwarded-for"] == "198.51.100.7" and h["x-forwarded-proto"] == "https"
