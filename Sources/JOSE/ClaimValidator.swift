@@ -8,8 +8,11 @@ import Darwin
 public struct ClaimRules: Sendable, Hashable {
     /// Required `iss`, compared exactly (RFC 7519 §4.1.1); nil skips the check.
     public var issuer: String?
-    /// Audience that `aud` must contain (RFC 7519 §4.1.3); nil skips the check.
-    public var audience: String?
+    /// Audiences of which `aud` must contain at least one (RFC 7519 §4.1.3); empty skips
+    /// the check.
+    public var audiences: [String]
+    /// The single audience, when there is exactly one (`init(audience:)` sets it that way).
+    public var audience: String? { audiences.count == 1 ? audiences[0] : nil }
     /// Clock skew allowed on `exp`, `nbf` and `iat`, in seconds (default 30).
     public var leeway: Double
     /// `exp` must be present (RFC 9068 §2.2: it is for access tokens).
@@ -23,13 +26,14 @@ public struct ClaimRules: Sendable, Hashable {
     public init(
         issuer: String? = nil,
         audience: String? = nil,
+        audiences: [String] = [],
         leeway: Double = 30,
         requireExpiration: Bool = true,
         requireAccessTokenType: Bool = true,
         acceptExpired: Bool = false
     ) {
         self.issuer = issuer
-        self.audience = audience
+        self.audiences = audiences + (audience.map { [$0] } ?? [])
         self.leeway = leeway
         self.requireExpiration = requireExpiration
         self.requireAccessTokenType = requireAccessTokenType
@@ -82,7 +86,7 @@ public struct ClaimValidator: Sendable {
         if let issuer = rules.issuer, claims.iss != issuer {
             throw claims.iss == nil ? .missingClaim("iss") : .issuerMismatch
         }
-        if let audience = rules.audience, !claims.aud.contains(audience) {
+        if !rules.audiences.isEmpty, !claims.aud.contains(where: rules.audiences.contains) {
             throw claims.aud.isEmpty ? .missingClaim("aud") : .audienceMismatch
         }
     }

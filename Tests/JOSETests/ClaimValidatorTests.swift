@@ -89,6 +89,23 @@ struct ClaimValidatorTests {
         expectError(.issuedInFuture) { () throws(JOSEError) in try v.validate(iat, now: Self.now - 0.5) }
     }
 
+    @Test("several accepted audiences: aud must hold at least one of them")
+    func anyOfAudiences() throws {
+        let v = ClaimValidator(
+            rules: ClaimRules(issuer: "https://auth.example.com", audiences: ["orders", "billing"], leeway: 30))
+        try v.validate(token(claims(aud: #""billing""#)), now: Self.now)
+        try v.validate(token(claims(aud: #"["x","orders"]"#)), now: Self.now)
+        expectError(.audienceMismatch) { () throws(JOSEError) in
+            try v.validate(token(claims(aud: #"["x","Orders"]"#)), now: Self.now)
+        }
+        expectError(.missingClaim("aud")) { () throws(JOSEError) in
+            try v.validate(token(#"{"iss":"https://auth.example.com","exp":1800000000}"#), now: Self.now)
+        }
+        // No accepted audience configured: the check is skipped.
+        try ClaimValidator(rules: ClaimRules(issuer: "https://auth.example.com")).validate(
+            token(claims(aud: #""anything""#)), now: Self.now)
+    }
+
     @Test("iss and aud")
     func issAud() throws {
         let v = ClaimValidator(rules: Self.rules)

@@ -62,7 +62,7 @@ struct TokenKeys: Sendable {
         }
         keySet = set
         let rules = ClaimRules(
-            issuer: settings.issuer, audience: settings.audience.first, leeway: Double(settings.leeway) / 1000,
+            issuer: settings.issuer, audiences: settings.audience, leeway: Double(settings.leeway) / 1000,
             requireExpiration: true, requireAccessTokenType: true)
         verifier = AccessTokenVerifier(keys: set, allowedAlgorithms: allowed, rules: rules)
         lenientVerifier = AccessTokenVerifier(keys: set, allowedAlgorithms: allowed, rules: rules.allowingExpired)
