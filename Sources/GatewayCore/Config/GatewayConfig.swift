@@ -88,6 +88,8 @@ public struct RouteConfig: Sendable, Equatable {
     public var allowUnderscoresInHeaders = false
     public var setResponseHeaders: [(String, String)]
     public var removeResponseHeaders: [String]
+    /// Users' tokens, machines' tokens or both (`GatewayConfig+TokenService.swift`).
+    public var machineTokens: MachineTokens = .allow
 
     public static func == (a: RouteConfig, b: RouteConfig) -> Bool {
         a.name == b.name && a.path == b.path && a.methods == b.methods && a.host == b.host
@@ -100,7 +102,7 @@ public struct RouteConfig: Sendable, Equatable {
             && a.removeRequestHeaders == b.removeRequestHeaders && a.forwardRequestHeaders == b.forwardRequestHeaders
             && a.allowUnderscoresInHeaders == b.allowUnderscoresInHeaders
             && a.setResponseHeaders.map { "\($0.0):\($0.1)" } == b.setResponseHeaders.map { "\($0.0):\($0.1)" }
-            && a.removeResponseHeaders == b.removeResponseHeaders
+            && a.removeResponseHeaders == b.removeResponseHeaders && a.machineTokens == b.machineTokens
     }
 }
 
@@ -191,6 +193,8 @@ public struct AuthSettings: Sendable {
     /// Name of the HttpOnly refresh-token cookie; nil when cookie mode is off.
     public var refreshCookie: String?
     public var throttle = ThrottleSettings()
+    /// Discovery, clients, revocation and introspection (`GatewayConfig+TokenService.swift`).
+    public var tokenService: TokenServiceSettings?
 }
 
 public enum AuthenticatorSettings: Sendable, Equatable {
