@@ -84,7 +84,8 @@ extension GatewayConfig {
                     "routes[\(i)].request_headers.set", "\(name) is an identity header: only the gateway sets it")
             }
         }
-        let own = [auth.loginPath, auth.refreshPath, auth.logoutPath, auth.tokenPath, auth.jwksPath].compactMap { $0 }
+        let own =
+            [auth.loginPath, auth.refreshPath, auth.logoutPath, auth.tokenPath, auth.jwksPath].compactMap { $0 }
             + (auth.tokenService?.paths ?? [])
         if Set(own).count != own.count {
             issues.add("auth", "login, refresh, logout, token and JWKS paths must differ")
