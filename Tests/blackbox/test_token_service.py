@@ -367,3 +367,33 @@ def test_no_secret_in_the_logs(gw):
     logs = gw.stdout() + gw.stderr()
     for s in (secret, t, user["refresh_token"], client_secret("inspector")[0]):
         assert s not in logs
+
+
+def test_clients_file_is_reloaded_on_sighup(gw, tmp_path):
+    """A client added to the file works after SIGHUP, a removed one stops working; a broken
+    file is refused and the running clients stay."""
+    import json
+    import signal
+
+    from tokensvc import CLIENTS, write_clients
+
+    assert cc_token(gw, client="billing").status_code == 200
+    clients = {k: v for k, v in CLIENTS.items() if k != "billing"}
+    clients["newjob"] = {"scope": "read"}
+    write_clients(str(tmp_path), clients)
+    gw.signal(signal.SIGHUP)
+    deadline = time.time() + 10
+    while time.time() < deadline and cc_token(gw, client="newjob").status_code != 200:
+        time.sleep(0.1)
+    assert cc_token(gw, client="newjob").status_code == 200
+    r = cc_token(gw, client="billing")   # its remembered secret went with the old generation
+    assert r.status_code == 401 and r.json()["error"] == "invalid_client"
+
+    with open(str(tmp_path / "clients.json"), "w") as f:
+        json.dump({"clients": [{"client_id": "x"}]}, f)
+    gw.signal(signal.SIGHUP)
+    deadline = time.time() + 10
+    while time.time() < deadline and "reload refused" not in gw.stderr():
+        time.sleep(0.05)
+    assert "reload refused" in gw.stderr() and "secret_hash" in gw.stderr()
+    assert cc_token(gw, client="newjob").status_code == 200
