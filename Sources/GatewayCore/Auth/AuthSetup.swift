@@ -51,6 +51,12 @@ extension GatewayRuntime {
         } catch {
             issues += error.issues
         }
+        var trusted: IssuerSetup?
+        do {
+            trusted = try IssuerSetup(tokens: tokens)
+        } catch {
+            issues += error.issues
+        }
         var authenticator: (any Authenticator)?
         switch config.auth.authenticator {
         case .usersFile(let path)?:
@@ -79,7 +85,7 @@ extension GatewayRuntime {
         guard issues.isEmpty, let keys else { throw ConfigError(issues: issues) }
         let tokenService = try TokenServiceSetup.prepare(
             config: config, keys: keys, hasAuthenticator: authenticator != nil)
-        let auth = AuthRuntime(realm: config.auth.realm, keys: keys)
+        let auth = AuthRuntime(realm: config.auth.realm, keys: keys, issuers: trusted?.directory)
         var local: [([UInt8], LocalHandler)] = []
         let a = config.auth
         if let p = a.jwksPath { local.append((Array(p.utf8), JWKSHandler(document: keys.jwks))) }
@@ -94,6 +100,7 @@ extension GatewayRuntime {
             if let p = a.logoutPath { local.append((Array(p.utf8), LogoutHandler(endpoints: endpoints))) }
             tokenService?.register(into: &local, services: services, keys: keys, endpoints: endpoints, auth: a)
         }
+        if let context { trusted?.install(in: context, logger: Logger(level: config.log.level)) }
         return GatewayRuntime(
             config: config, auth: auth, localRoutes: local, admin: admin, tls: tls, upstreamTLS: upstreamTLS)
     }

@@ -51,15 +51,17 @@ extension GatewayConfig {
         let workers = r.int("workers", default: 0, range: 0...256)
         let tls = readListenerTLS(&r, base: baseDirectory)
         let limits = readLimits(&r)
-        let identity = readIdentityHeaders(&r)
+        var identity = readIdentityHeaders(&r)
         let cors = readCORS(&r)
         let store = readStore(&r, base: baseDirectory)
         let tokens = readTokens(&r, base: baseDirectory)
+        identity.issuerClaimHeaders = tokens?.trustedIssuers.flatMap { $0.claimHeaders.map(\.header) } ?? []
         let auth = readAuth(&r, base: baseDirectory)
         let log = readLog(&r)
         let allowUnderscores = r.bool("allow_underscores_in_headers", default: false)
         let routes = readRoutes(&r, limits: limits, allowUnderscores: allowUnderscores, directory: baseDirectory)
         r.finish()
+        checkRouteIssuers(routes, tokens: tokens, issues: issues)
 
         if routes.isEmpty && !issues.issues.contains(where: { $0.path.hasPrefix("routes") }) {
             issues.add("routes", "at least one route is required")
@@ -311,6 +313,7 @@ extension GatewayConfig {
             r.issues.add(r.child("keys"), "must be an array")
         }
         if t.keys.isEmpty { r.issues.add(r.child("keys"), "must list at least one key") }
+        t.trustedIssuers = readTrustedIssuers(&r, base: base, ownIssuer: issuer)
         r.finish()
         return t
     }
@@ -483,6 +486,7 @@ extension GatewayConfig {
                 maxBodyBytes: Int64(r.int("max_body_bytes", default: Int(limits.maxBodyBytes), range: 0...(1 << 40))),
                 upstreamTimeout: r.duration("timeout", default: limits.upstreamResponseTimeout, range: 10...86_400_000),
                 setRequestHeaders: [], removeRequestHeaders: [], setResponseHeaders: [], removeResponseHeaders: [])
+            route.issuers = r.strings("issuers") ?? []
             route.allowUnderscoresInHeaders = r.bool("allow_underscores_in_headers", default: allowUnderscores)
             if r.has("websocket_close_at_expiry") && !route.websocket {
                 r.issues.add(r.child("websocket_close_at_expiry"), "applies only to routes with \"websocket\": true")

@@ -90,6 +90,8 @@ public struct RouteConfig: Sendable, Equatable {
     public var removeResponseHeaders: [String]
     /// Users' tokens, machines' tokens or both (`GatewayConfig+TokenService.swift`).
     public var machineTokens: MachineTokens = .allow
+    /// Issuers (`iss`) whose tokens this route accepts; empty: every configured issuer.
+    public var issuers: [String] = []
 
     public static func == (a: RouteConfig, b: RouteConfig) -> Bool {
         a.name == b.name && a.path == b.path && a.methods == b.methods && a.host == b.host
@@ -103,6 +105,7 @@ public struct RouteConfig: Sendable, Equatable {
             && a.allowUnderscoresInHeaders == b.allowUnderscoresInHeaders
             && a.setResponseHeaders.map { "\($0.0):\($0.1)" } == b.setResponseHeaders.map { "\($0.0):\($0.1)" }
             && a.removeResponseHeaders == b.removeResponseHeaders && a.machineTokens == b.machineTokens
+            && a.issuers == b.issuers
     }
 }
 
@@ -163,6 +166,8 @@ public struct TokenSettings: Sendable {
     public var algorithms: [String]
     public var signingKey: String?
     public var keys: [KeySource]
+    /// Outside identity providers whose tokens are accepted too (`trusted_issuers`).
+    public var trustedIssuers: [TrustedIssuerSettings] = []
 }
 
 /// Where one key comes from. Secrets never live in the JSON itself.
@@ -220,16 +225,20 @@ public struct IdentityHeaderNames: Sendable, Equatable {
     public var clientCertSHA256 = "X-Client-Cert-SHA256"
     /// Claim name → header name.
     public var claims: [(claim: String, header: String)] = []
+    /// The trusted issuers' `claim_headers` names: removed from incoming requests as well.
+    public var issuerClaimHeaders: [String] = []
 
     /// Every configured name: these are removed from every incoming request.
     public var allNames: [String] {
         [subject, scopes, roles, session, clientCertSubject, clientCertSHA256] + claims.map(\.header)
+            + issuerClaimHeaders
     }
 
     public static func == (a: IdentityHeaderNames, b: IdentityHeaderNames) -> Bool {
         a.subject == b.subject && a.scopes == b.scopes && a.roles == b.roles && a.session == b.session
             && a.clientCertSubject == b.clientCertSubject && a.clientCertSHA256 == b.clientCertSHA256
             && a.claims.map { $0.claim + ":" + $0.header } == b.claims.map { $0.claim + ":" + $0.header }
+            && a.issuerClaimHeaders == b.issuerClaimHeaders
     }
 }
 

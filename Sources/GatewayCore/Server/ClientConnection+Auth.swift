@@ -39,7 +39,8 @@ extension ClientConnection {
         case .token(let range):
             let now = ClaimValidator.currentTime()
             let checked = head.bytes.withUnsafeBytes { b in
-                worker.verifier(for: auth).grant(UnsafeRawBufferPointer(rebasing: b[range]), now: now)
+                worker.verifier(for: auth).grant(
+                    UnsafeRawBufferPointer(rebasing: b[range]), now: now, route: route.config)
             }
             let grant: AccessGrant
             switch checked {

@@ -14,6 +14,8 @@ final class ServerContext: Sendable {
     /// Session-ticket keys of the TLS listener: rotated hourly, kept across reloads.
     let ticketKeys = TicketKeyRing(clock: { EventLoop.monotonicMillis() })
     let services: TokenServices?
+    /// The trusted outside issuers of the runtime in service (readiness, metrics).
+    let issuers = IssuerRegistry()
     private let drainingFlag = Atomic<Bool>(false)
 
     init(limits: Limits, hub: RevocationHub, services: TokenServices?) {
