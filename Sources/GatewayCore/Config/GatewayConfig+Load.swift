@@ -58,6 +58,7 @@ extension GatewayConfig {
         identity.issuerClaimHeaders = tokens?.trustedIssuers.flatMap { $0.claimHeaders.map(\.header) } ?? []
         let auth = readAuth(&r, base: baseDirectory)
         let log = readLog(&r)
+        let edge = readEdge(&r)
         let allowUnderscores = r.bool("allow_underscores_in_headers", default: false)
         let routes = readRoutes(&r, limits: limits, allowUnderscores: allowUnderscores, directory: baseDirectory)
         r.finish()
@@ -87,8 +88,8 @@ extension GatewayConfig {
             }
         }
         let own =
-            [auth.loginPath, auth.refreshPath, auth.logoutPath, auth.tokenPath, auth.jwksPath].compactMap { $0 }
-            + (auth.tokenService?.paths ?? [])
+            [auth.loginPath, auth.refreshPath, auth.logoutPath, auth.tokenPath, auth.jwksPath, auth.verifyPath]
+            .compactMap { $0 } + (auth.tokenService?.paths ?? [])
         if Set(own).count != own.count {
             issues.add("auth", "login, refresh, logout, token and JWKS paths must differ")
         }
@@ -96,11 +97,13 @@ extension GatewayConfig {
             issues.add("auth", "path \(JSONWriter.quoted(p)) must be a normalised absolute path")
         }
         guard issues.issues.isEmpty, let listen else { throw ConfigError(issues: issues.issues) }
-        return GatewayConfig(
+        var config = GatewayConfig(
             listen: listen, adminListen: adminListen, tls: tls, workers: workers, limits: limits, tokens: tokens,
             auth: auth,
             identityHeaders: identity, cors: cors, store: store, routes: routes, log: log,
             baseDirectory: baseDirectory)
+        config.edge = edge
+        return config
     }
 
     private static func readLimits(_ root: inout ConfigReader) -> Limits {
@@ -333,6 +336,7 @@ extension GatewayConfig {
         path("logout_path", &a.logoutPath)
         path("token_path", &a.tokenPath)
         path("jwks_path", &a.jwksPath)
+        path("verify_path", &a.verifyPath)
         if var c = r.object("authenticator") {
             switch c.string("kind", required: true) {
             case "users_file":

@@ -19,6 +19,8 @@ public struct GatewayConfig: Sendable {
     public var store: StoreSettings
     public var routes: [RouteConfig]
     public var log: LogSettings
+    /// Trusted proxies and the PROXY protocol (`GatewayConfig+Edge.swift`).
+    public var edge = EdgeSettings()
     /// Folder of the configuration file: relative paths were resolved against it.
     public var baseDirectory: String
 }
@@ -194,6 +196,8 @@ public struct AuthSettings: Sendable {
     public var logoutPath: String? = "/auth/logout"
     public var tokenPath: String? = "/oauth/token"
     public var jwksPath: String? = "/.well-known/jwks.json"
+    /// Forward-auth endpoint for ingress auth subrequests; nil (the default) is off.
+    public var verifyPath: String?
     public var authenticator: AuthenticatorSettings?
     /// Name of the HttpOnly refresh-token cookie; nil when cookie mode is off.
     public var refreshCookie: String?

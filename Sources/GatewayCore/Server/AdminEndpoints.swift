@@ -73,7 +73,7 @@ struct MetricsHandler: LocalHandler {
                     "gateway_access_log_dropped_total", "Access-log lines dropped because stdout stalled.",
                     context.accessLog.droppedLines
                 )
-            ],
+            ] + context.edge.samples,
             process: ProcessMetrics.current())
         body += Array(context.issuers.metrics(now: WallClock.millis()).utf8)
         respond.respond(

@@ -11,6 +11,10 @@ final class ServerContext: Sendable {
     let hub: RevocationHub
     let metrics: Metrics
     let accessLog = AccessLog()
+    /// Trusted-proxy, PROXY protocol, forward-auth and live-upstream counters.
+    let edge = EdgeCounters()
+    /// Background re-resolution and active health checks of upstreams.
+    let upstreamWatcher = UpstreamWatcher()
     /// Session-ticket keys of the TLS listener: rotated hourly, kept across reloads.
     let ticketKeys = TicketKeyRing(clock: { EventLoop.monotonicMillis() })
     let services: TokenServices?
