@@ -21,6 +21,8 @@ public enum Gateway {
                                              public JWK on standard output
           gateway hash-password [--scheme scrypt|pbkdf2]
                                              read a password on standard input, print its hash
+          gateway hash-client-secret [--scheme scrypt|pbkdf2]
+                                             make a client secret, print it and its hash as JSON
           gateway --version | --help
 
         The configuration file is FILE, else $GATEWAY_CONFIG, else ./gateway.json.
@@ -64,6 +66,8 @@ public enum Gateway {
             return KeyCommands.keygen(options: options)
         case "hash-password":
             return KeyCommands.hashPassword(options: options)
+        case "hash-client-secret":
+            return ClientCommands.hashClientSecret(options: options)
         default:
             printError("unknown command \(command) (see gateway --help)")
             return 2

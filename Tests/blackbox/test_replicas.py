@@ -244,3 +244,37 @@ def test_login_throttle_is_shared_by_the_replicas(replicas):
     r = login(b)  # the third failure happened at A: B refuses too
     assert r.status_code == 429 and int(r.headers["Retry-After"]) >= 1
     assert login(a, "bob").status_code == 200
+
+
+def test_token_service_revocation_at_a_is_seen_by_introspection_at_b(redis, upstream, tmp_path):
+    """Issue 14: an access token revoked at replica A (RFC 7009) introspects as inactive at
+    replica B within 1 s, and is refused there."""
+    from tokensvc import cc_token, client_secret, introspect, service_config
+
+    cfg = service_config(str(tmp_path), upstream.port,
+                         store={"kind": "redis", "url": redis.url, "password_env": "REDIS_PASSWORD"})
+    env = dict(ENV, REDIS_PASSWORD=redis.password)
+    gws = []
+    try:
+        for _ in range(2):
+            c = dict(cfg, admin_listen="127.0.0.1:%d" % free_port())
+            c["tokens"] = dict(cfg["tokens"], issuer="https://gateway.test")
+            g = Gateway(c, env=env)
+            gws.append(g)
+            g.start()
+        for g in gws:
+            wait_ready(g)
+        a, b = gws
+        t = cc_token(a).json()["access_token"]
+        assert introspect(b, t).json()["active"] is True      # cached at B
+        r = requests.post(a.url + "/oauth/revoke", data={"token": t},
+                          auth=("billing", client_secret("billing")[0]), timeout=10)
+        assert r.status_code == 200
+        revoked_at = time.time()
+        while introspect(b, t).json()["active"]:
+            assert time.time() - revoked_at < 1.0, "still active at B after 1 s"
+            time.sleep(0.02)
+        assert call(b, "/api/x", t).status_code == 401
+    finally:
+        for g in gws:
+            g.stop()

@@ -15,6 +15,8 @@ final class AccessGrant {
     /// The identity header lines, or nil when a claim cannot be forwarded (`unforwardable`).
     let identity: [UInt8]?
     let unforwardable: String?
+    /// A client-credentials token: a `client_id` claim and no session (`MachineTokenPolicy`).
+    let machine: Bool
     /// The verified `iss`, for routes that accept some issuers only.
     let issuer: String?
 
@@ -26,6 +28,7 @@ final class AccessGrant {
         expiresAt = claims.exp.map(epochMillis)
         scopes = claims.scopes.map(String.init)
         roles = claims.roles
+        machine = MachineTokenPolicy.isMachine(claims)
         var lines: [UInt8] = []
         do {
             try IdentityHeaders.render(claims, names: names, into: &lines)
@@ -51,6 +54,7 @@ final class AccessGrant {
         expiresAt = claims.exp.map(epochMillis)
         self.scopes = scopes
         self.roles = roles
+        machine = MachineTokenPolicy.isMachine(claims)
         var lines: [UInt8] = []
         do {
             try IdentityHeaders.render(

@@ -83,6 +83,8 @@ extension GatewayRuntime {
                 .init(path: "tokens.keys", message: "login needs a key that can sign (a private key or a secret)"))
         }
         guard issues.isEmpty, let keys else { throw ConfigError(issues: issues) }
+        let tokenService = try TokenServiceSetup.prepare(
+            config: config, keys: keys, hasAuthenticator: authenticator != nil)
         let auth = AuthRuntime(realm: config.auth.realm, keys: keys, issuers: trusted?.directory)
         var local: [([UInt8], LocalHandler)] = []
         let a = config.auth
@@ -96,6 +98,7 @@ extension GatewayRuntime {
             if let p = a.refreshPath { local.append((Array(p.utf8), RefreshHandler(endpoints: endpoints))) }
             if let p = a.tokenPath { local.append((Array(p.utf8), TokenEndpointHandler(endpoints: endpoints))) }
             if let p = a.logoutPath { local.append((Array(p.utf8), LogoutHandler(endpoints: endpoints))) }
+            tokenService?.register(into: &local, services: services, keys: keys, endpoints: endpoints, auth: a)
         }
         if let context { trusted?.install(in: context, logger: Logger(level: config.log.level)) }
         return GatewayRuntime(

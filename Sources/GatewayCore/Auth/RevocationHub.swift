@@ -17,6 +17,12 @@ final class RevocationHub: Sendable {
     /// Revocations in force (the master copy).
     var count: Int { state.withLock { $0.master.count } }
 
+    /// Whether a token is revoked, by the master copy (introspection; the proxy path reads
+    /// its worker's own list instead).
+    func isRevoked(sid: String?, jti: String?, now: Int64) -> Bool {
+        state.withLock { $0.master.isRevoked(sid: sid, jti: jti, now: now) }
+    }
+
     /// Registers a worker and returns the revocations in force, for its own list.
     func register(loop: EventLoop, apply: @escaping @Sendable ([Revocation]) -> Void) -> RevocationList {
         state.withLock { s in

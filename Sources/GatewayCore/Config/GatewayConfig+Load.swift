@@ -87,8 +87,9 @@ extension GatewayConfig {
                     "routes[\(i)].request_headers.set", "\(name) is an identity header: only the gateway sets it")
             }
         }
-        let own = [auth.loginPath, auth.refreshPath, auth.logoutPath, auth.tokenPath, auth.jwksPath, auth.verifyPath]
-            .compactMap { $0 }
+        let own =
+            [auth.loginPath, auth.refreshPath, auth.logoutPath, auth.tokenPath, auth.jwksPath, auth.verifyPath]
+            .compactMap { $0 } + (auth.tokenService?.paths ?? [])
         if Set(own).count != own.count {
             issues.add("auth", "login, refresh, logout, token and JWKS paths must differ")
         }
@@ -379,6 +380,7 @@ extension GatewayConfig {
             a.throttle.window = t.duration("window", default: a.throttle.window, range: 1000...86_400_000)
             t.finish()
         }
+        a.tokenService = readTokenService(&r, base: base)
         r.finish()
         return a
     }
@@ -494,6 +496,7 @@ extension GatewayConfig {
                 r.issues.add(r.child("websocket_close_at_expiry"), "applies only to routes with \"websocket\": true")
             }
             route.websocketCloseAtExpiry = r.bool("websocket_close_at_expiry", default: true)
+            route.machineTokens = readMachineTokens(&r)
             if var h = r.object("request_headers") {
                 route.setRequestHeaders = h.stringMap("set")
                 route.removeRequestHeaders = h.strings("remove") ?? []

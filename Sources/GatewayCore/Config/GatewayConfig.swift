@@ -90,6 +90,8 @@ public struct RouteConfig: Sendable, Equatable {
     public var allowUnderscoresInHeaders = false
     public var setResponseHeaders: [(String, String)]
     public var removeResponseHeaders: [String]
+    /// Users' tokens, machines' tokens or both (`GatewayConfig+TokenService.swift`).
+    public var machineTokens: MachineTokens = .allow
     /// Issuers (`iss`) whose tokens this route accepts; empty: every configured issuer.
     public var issuers: [String] = []
 
@@ -104,7 +106,8 @@ public struct RouteConfig: Sendable, Equatable {
             && a.removeRequestHeaders == b.removeRequestHeaders && a.forwardRequestHeaders == b.forwardRequestHeaders
             && a.allowUnderscoresInHeaders == b.allowUnderscoresInHeaders
             && a.setResponseHeaders.map { "\($0.0):\($0.1)" } == b.setResponseHeaders.map { "\($0.0):\($0.1)" }
-            && a.removeResponseHeaders == b.removeResponseHeaders && a.issuers == b.issuers
+            && a.removeResponseHeaders == b.removeResponseHeaders && a.machineTokens == b.machineTokens
+            && a.issuers == b.issuers
     }
 }
 
@@ -199,6 +202,8 @@ public struct AuthSettings: Sendable {
     /// Name of the HttpOnly refresh-token cookie; nil when cookie mode is off.
     public var refreshCookie: String?
     public var throttle = ThrottleSettings()
+    /// Discovery, clients, revocation and introspection (`GatewayConfig+TokenService.swift`).
+    public var tokenService: TokenServiceSettings?
 }
 
 public enum AuthenticatorSettings: Sendable, Equatable {

@@ -60,6 +60,9 @@ extension ClientConnection {
                 authFailure = "insufficient_scope"
                 return .deny(missing)
             }
+            if let deny = MachineTokenPolicy.check(route.config, grant, realm: auth.realm, failure: &authFailure) {
+                return .deny(deny)
+            }
             guard let identity = grant.identity else {
                 authFailure = "unforwardable_claim"
                 return .deny(AuthAnswers.unforwardable(realm: auth.realm, claim: grant.unforwardable ?? "?"))
