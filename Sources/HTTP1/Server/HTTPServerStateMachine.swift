@@ -88,7 +88,8 @@ public struct HTTPServerStateMachine: Sendable {
         case chunked
     }
 
-    public let configuration: Configuration
+    /// Read at each decision, so a reload applies from the next request on.
+    public var configuration: Configuration
     public private(set) var state: State = .idle
     /// Requests whose head arrived on this connection.
     public private(set) var requestCount = 0
@@ -238,7 +239,12 @@ public struct HTTPServerStateMachine: Sendable {
     public var expectationFailed: Bool { expectUnsupported }
 
     /// The request body has been fully read (or there was none).
-    public var requestComplete: Bool { state == .awaitingResponseEnd || (state == .body && framing == .none) }
+    /// A Content-Length body counts as complete once its last byte was delivered; a chunked
+    /// one once its last chunk and trailers were (`.bodyEnd`).
+    public var requestComplete: Bool {
+        state == .awaitingResponseEnd
+            || (state == .body && (framing == .none || (framing == .length && remaining == 0)))
+    }
 
     // MARK: Output
 
