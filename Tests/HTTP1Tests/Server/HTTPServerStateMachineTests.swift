@@ -253,6 +253,20 @@ final class HTTPServerStateMachineTests: XCTestCase {
         XCTAssertEqual(h.feed("GET / HTTP/1.1\r\nX: " + String(repeating: "a", count: 80)), [.error(431)])
     }
 
+    func testAHeadAtTheHeaderLimitIsAcceptedHoweverItIsSplit() {
+        // Field lines of exactly maxHeaderBytes (64): "Host: x\r\n" (9) + "X: " + 50 + "\r\n" (55).
+        let text = "GET / HTTP/1.1\r\nHost: x\r\nX: " + String(repeating: "v", count: 50) + "\r\n\r\n"
+        let config = Config(limits: HTTPLimits(maxRequestLine: 64, maxHeaderBytes: 64))
+        var whole = EmbeddedServer(config)
+        XCTAssertEqual(whole.feed(text).first, .head("GET", "/"))
+        var split = EmbeddedServer(config)
+        XCTAssertEqual(
+            split.feed(String(text.utf8.dropLast())!), [.needInput], "the final CR alone is not over the limit")
+        XCTAssertEqual(split.feed("\n").first, .head("GET", "/"))
+        var over = EmbeddedServer(config)
+        XCTAssertEqual(over.feed(String(text.utf8.dropLast(2))! + "Y"), [.error(431)], "a further field line is")
+    }
+
     func testHeaderTimeoutIs408() {
         var s = EmbeddedServer()
         XCTAssertEqual(s.machine.timer, .idle)
