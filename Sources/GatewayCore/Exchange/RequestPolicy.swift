@@ -14,7 +14,7 @@ enum AuthOutcome {
 /// connection that carries the request, so that an HTTP/2 stream can call it too and so
 /// that further checks (client address from trusted proxies, per-route issuers, machine
 /// tokens) land here rather than in the I/O driver.
-struct RequestPolicy {
+enum RequestPolicy {
     /// The outcome, plus what the access log and metrics record about it.
     struct Decision {
         var outcome: AuthOutcome
@@ -24,12 +24,14 @@ struct RequestPolicy {
         var failure: String?
     }
 
-    let runtime: GatewayRuntime
-    let worker: Worker
-
     /// Decides for `head` on `route`. `clientAddress` is the address the request came from
-    /// (the peer today; the edge's trusted-proxy resolution feeds the same parameter).
-    func decide(_ route: Route, head: borrowing RequestHead, clientAddress: SocketAddress?) -> Decision {
+    /// (the peer today; the edge's trusted-proxy resolution feeds the same parameter);
+    /// `runtime` and `worker` give the token settings, the verifier and the revocations.
+    /// Static, with borrowed parameters: nothing is retained or allocated per request.
+    static func decide(
+        _ route: Route, head: borrowing RequestHead, clientAddress: SocketAddress?, runtime: GatewayRuntime,
+        worker: Worker
+    ) -> Decision {
         let mode = route.config.auth
         if mode == .none { return Decision(outcome: .allow([])) }
         guard let auth = runtime.auth else {

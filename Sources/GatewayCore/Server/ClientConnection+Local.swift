@@ -38,8 +38,8 @@ extension ClientConnection {
         guard phase != .closed else { return }
         dropUpstream()
         // A body not read to its end makes the state machine close after this answer.
-        if response.close || phase == .linger { keepAlive = false }
-        _ = server.responseStarted()
+        if response.close || phase == .linger { self.keepAlive = false }
+        let keepAlive = server.responseStarted()
         exchange.status = response.status
         exchange.responseHeadDone = true
         var out = worker.scratch

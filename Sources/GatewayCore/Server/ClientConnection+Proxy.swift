@@ -288,7 +288,7 @@ extension ClientConnection: UpstreamOwner {
         exchange.responseHeadDone = true
         exchange.upstreamMillis = now - exchange.upstreamStart
         // A request body still arriving cannot be told from the next request: close after.
-        _ = server.responseStarted()
+        let keepAlive = server.responseStarted()
         var out = worker.scratch
         out.removeAll(keepingCapacity: true)
         exchange.clientFraming = ResponseHeadBuilder(
@@ -297,7 +297,7 @@ extension ClientConnection: UpstreamOwner {
             setHeaders: (route?.config.setResponseHeaders ?? []) + corsHeaders, upgrade: false,
             dropCORS: runtime.cors != nil
         ).write(into: &out)
-        if exchange.clientFraming == .untilClose { keepAlive = false }
+        if exchange.clientFraming == .untilClose { self.keepAlive = false }
         queue(out)
         worker.scratch = out
         switch responseHead.framing(requestMethod: head.method) {
