@@ -4,6 +4,14 @@ import PackageDescription
 // Layers, lowest first. The compiler holds the walls: `HTTP1` and `JOSE` know nothing of
 // each other or of sockets, `EventLoop` knows no HTTP, `TokenStore` knows no routes, and
 // only `GatewayCore` (proxy, auth policy and flows, config, observability) sees them all.
+//
+// Release builds of the request-path modules skip the dynamic exclusivity checks: every
+// `swift_beginAccess` costs a thread-local lookup and an access-set insert, and they were
+// about 12 % of the instructions of a TLS keep-alive request (callgrind, docs/benchmarks.md).
+// Debug builds, which `swift test` and the fuzzers use, keep them, so a violation still traps
+// in tests; static exclusivity (the compiler's) holds everywhere.
+let requestPath: [SwiftSetting] = [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+
 let package = Package(
     name: "auth-gateway",
     products: [
@@ -18,17 +26,18 @@ let package = Package(
         // libssl for TLS, apart from JOSE's libcrypto use: TLS is a transport, not JOSE.
         .systemLibrary(name: "CTLS", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLinux"),
-        .target(name: "HTTP1"),
-        .target(name: "JOSE", dependencies: ["COpenSSL"]),
-        .target(name: "EventLoop", dependencies: ["CLinux"]),
+        .target(name: "HTTP1", swiftSettings: requestPath),
+        .target(name: "JOSE", dependencies: ["COpenSSL"], swiftSettings: requestPath),
+        .target(name: "EventLoop", dependencies: ["CLinux"], swiftSettings: requestPath),
         // TLS transports over libssl: the only importer of CTLS.
-        .target(name: "TLS", dependencies: ["CTLS", "EventLoop"]),
-        .target(name: "TokenStore", dependencies: ["EventLoop"]),
+        .target(name: "TLS", dependencies: ["CTLS", "EventLoop"], swiftSettings: requestPath),
+        .target(name: "TokenStore", dependencies: ["EventLoop"], swiftSettings: requestPath),
         // The shared store for replicas: the gateway's own RESP client (TCP or TLS), Lua rotation, pub/sub.
-        .target(name: "RedisStore", dependencies: ["TokenStore", "EventLoop", "TLS"]),
+        .target(name: "RedisStore", dependencies: ["TokenStore", "EventLoop", "TLS"], swiftSettings: requestPath),
         .target(
             name: "GatewayCore",
-            dependencies: ["HTTP1", "JOSE", "EventLoop", "TLS", "TokenStore", "RedisStore"]
+            dependencies: ["HTTP1", "JOSE", "EventLoop", "TLS", "TokenStore", "RedisStore"],
+            swiftSettings: requestPath
         ),
         .executableTarget(name: "gateway", dependencies: ["GatewayCore"]),
         // Release-mode micro-benchmark of the JOSE layer (scripts/bench-jose).

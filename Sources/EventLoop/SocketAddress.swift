@@ -154,18 +154,41 @@ public struct SocketAddress: Sendable, Equatable, Hashable, CustomStringConverti
 
     /// The address without the port, as text (`127.0.0.1`, `::1`).
     public var hostText: String {
-        var buf = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
         switch storage {
         case .v4(let host, _):
-            var a = in_addr(s_addr: host)
-            inet_ntop(AF_INET, &a, &buf, socklen_t(buf.count))
+            // Formatted by hand: it is asked for on every proxied request (X-Forwarded-For), and
+            // at most 15 bytes make a small string, so this allocates nothing (inet_ntop formats
+            // with sprintf and needs a buffer and a copy).
+            let octets = UInt32(bigEndian: host)
+            return String(unsafeUninitializedCapacity: 15) { out in
+                var n = 0
+                for shift in stride(from: 24, through: 0, by: -8) {
+                    let o = Int((octets >> UInt32(shift)) & 0xFF)
+                    if o >= 100 {
+                        out[n] = UInt8(0x30 + o / 100)
+                        n += 1
+                    }
+                    if o >= 10 {
+                        out[n] = UInt8(0x30 + o / 10 % 10)
+                        n += 1
+                    }
+                    out[n] = UInt8(0x30 + o % 10)
+                    n += 1
+                    if shift > 0 {
+                        out[n] = UInt8(ascii: ".")
+                        n += 1
+                    }
+                }
+                return n
+            }
         case .v6(let host, _):
             var a = in6_addr()
             withUnsafeMutableBytes(of: &a) { dst in for i in 0..<16 { dst[i] = host[i] } }
-            inet_ntop(AF_INET6, &a, &buf, socklen_t(buf.count))
+            return withUnsafeTemporaryAllocation(of: CChar.self, capacity: Int(INET6_ADDRSTRLEN) + 1) { buf in
+                guard inet_ntop(AF_INET6, &a, buf.baseAddress, socklen_t(buf.count)) != nil else { return "" }
+                return String(cString: buf.baseAddress!)
+            }
         }
-        let bytes = buf.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
-        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// `127.0.0.1:80` or `[::1]:80`.

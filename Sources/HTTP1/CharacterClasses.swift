@@ -7,6 +7,7 @@ enum CharacterClass {
     static let query: UInt8 = 1 << 3  // visible ASCII except "#"
     static let hex: UInt8 = 1 << 4
     static let unreserved: UInt8 = 1 << 5
+    static let token68: UInt8 = 1 << 6  // ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" (RFC 9110 §11.2)
 
     /// Allocated once and never freed: a process-lifetime constant that hot loops can read
     /// without a bounds check or an array retain.
@@ -26,6 +27,7 @@ enum CharacterClass {
         mark(alpha + digit + "-._~" + "!$&'()*+,=" + ":@/%", pathRaw)
         mark(digit + "abcdefABCDEF", hex)
         mark(alpha + digit + "-._~", unreserved)
+        mark(alpha + digit + "-._~+/", token68)
         let p = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
         p.initialize(from: t, count: 256)
         return UnsafePointer(p)
@@ -39,6 +41,19 @@ enum CharacterClass {
         case UInt8(ascii: "A")...UInt8(ascii: "F"): return b &- UInt8(ascii: "A") &+ 10
         default: return nil
         }
+    }
+}
+
+/// Pieces of the HTTP grammar that layers above the parser need (credentials, for one).
+public enum HTTPGrammar {
+    /// The end of the run of token68 characters (RFC 9110 §11.2, without its trailing `=`s)
+    /// in `b[start..<end]`: one table load per byte.
+    @inline(__always)
+    public static func token68End(_ b: UnsafeRawBufferPointer, _ start: Int, _ end: Int) -> Int {
+        let table = CharacterClass.table
+        var i = start
+        while i < end && table[Int(b[i])] & CharacterClass.token68 != 0 { i += 1 }
+        return i
     }
 }
 

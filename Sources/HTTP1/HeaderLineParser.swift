@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Field-line syntax shared by requests, responses and trailers (RFC 9112 §5).
 enum HeaderLineParser {
     /// Parses one field line `[start, end)` (without its CRLF) of `b`.
@@ -25,6 +29,13 @@ enum HeaderLineParser {
         let valueStart = i
         var valueEnd = i
         while i < end {
+            // Eight bytes at a time while they are all visible ASCII (0x21...0x7E), as tokens,
+            // base64 and URLs are: valid field-vchars, none of them whitespace.
+            if i + 8 <= end && allVisibleASCII(b.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
+                i += 8
+                valueEnd = i
+                continue
+            }
             let c = b[i]
             if table[Int(c)] & CharacterClass.fieldValue == 0 {
                 if c == 0x0D { throw .bareCarriageReturn }
@@ -37,6 +48,33 @@ enum HeaderLineParser {
             nameStart: Int32(start), nameEnd: Int32(nameEnd), valueStart: Int32(valueStart),
             valueEnd: Int32(valueEnd), known: KnownHeader.classify(b, start, nameEnd))
     }
+}
+
+/// The offset of the CR of the first CRLF at or after `start`. The head scanner guarantees
+/// that every line ends in CRLF and that the head ends in an empty line; a CR not followed by
+/// LF is part of its line (and refused there). Input that breaks the guarantee gets `missing`.
+@inline(__always)
+func lineEndOffset(_ b: UnsafeRawBufferPointer, from start: Int, missing: HTTPParseError) throws(HTTPParseError)
+    -> Int
+{
+    guard let base = b.baseAddress else { throw missing }
+    var i = start
+    while i < b.count, let hit = memchr(base + i, 0x0D, b.count - i) {
+        let cr = base.distance(to: UnsafeRawPointer(hit))
+        if cr + 1 < b.count && b[cr + 1] == 0x0A { return cr }
+        i = cr + 1
+    }
+    throw missing
+}
+
+/// Whether all eight bytes of `x` are in 0x21...0x7E. A byte at or above 0x80 sets its high
+/// bit in `x`; one below 0x21 sets it in `x - 0x21…` (a borrow out of such a byte can only set
+/// more high bits, never hide one); 0x7F sets it in `x + 0x01…` (no carries once every byte is
+/// below 0x80).
+@inline(__always)
+func allVisibleASCII(_ x: UInt64) -> Bool {
+    let high: UInt64 = 0x8080_8080_8080_8080
+    return (x | (x &- 0x2121_2121_2121_2121) | (x &+ 0x0101_0101_0101_0101)) & high == 0
 }
 
 /// Comma-separated list elements of a field value (RFC 9110 §5.6.1), empty ones skipped.

@@ -25,7 +25,7 @@ public enum RequestHeadParser {
         head: inout RequestHead
     ) throws(HTTPParseError) {
         // The scanner guaranteed CRLF line ends and a final empty line.
-        var lineEnd = b.firstIndex(of: 0x0A)! - 1
+        var lineEnd = try lineEndOffset(b, from: 0, missing: .invalidRequestLine)
         try parseRequestLine(b, 0, lineEnd, table: table, head: &head)
         var pos = lineEnd + 2
         var teChunked = false
@@ -34,8 +34,7 @@ public enum RequestHeadParser {
         var fields = head.fields
         defer { head.fields = fields }
         while true {
-            lineEnd = pos
-            while b[lineEnd] != 0x0D || b[lineEnd + 1] != 0x0A { lineEnd += 1 }
+            lineEnd = try lineEndOffset(b, from: pos, missing: .invalidRequestLine)
             if lineEnd == pos { break }
             if fields.count >= limits.maxHeaderCount { throw .tooManyHeaders }
             let f = try HeaderLineParser.parse(b, pos, lineEnd, table: table)
@@ -135,6 +134,8 @@ public enum RequestHeadParser {
         head.method = HTTPMethod.parse(b, start, i)
         i += 1
         let targetStart = i
+        // Visible ASCII, eight bytes at a time: no space (the target's end) among them.
+        while i + 8 <= end && allVisibleASCII(b.loadUnaligned(fromByteOffset: i, as: UInt64.self)) { i += 8 }
         while i < end, b[i] != 0x20 {
             let c = b[i]
             if c < 0x21 || c > 0x7E {

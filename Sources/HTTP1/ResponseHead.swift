@@ -90,7 +90,7 @@ public enum ResponseHeadParser {
         _ b: UnsafeRawBufferPointer, table: UnsafePointer<UInt8>, limits: HTTPLimits,
         head: inout ResponseHead
     ) throws(HTTPParseError) {
-        var lineEnd = b.firstIndex(of: 0x0A)! - 1
+        var lineEnd = try lineEndOffset(b, from: 0, missing: .invalidStatusLine)
         try parseStatusLine(b, 0, lineEnd, table: table, head: &head)
         var pos = lineEnd + 2
         var teSeen = false
@@ -98,8 +98,7 @@ public enum ResponseHeadParser {
         var fields = head.fields
         defer { head.fields = fields }
         while true {
-            lineEnd = pos
-            while b[lineEnd] != 0x0D || b[lineEnd + 1] != 0x0A { lineEnd += 1 }
+            lineEnd = try lineEndOffset(b, from: pos, missing: .invalidStatusLine)
             if lineEnd == pos { break }
             if fields.count >= limits.maxHeaderCount { throw .tooManyHeaders }
             let f = try HeaderLineParser.parse(b, pos, lineEnd, table: table)

@@ -18,6 +18,24 @@ struct SocketAddressTests {
         #expect(try #require(SocketAddress(parsing: "10.1.2.3:65535")).description == "10.1.2.3:65535")
     }
 
+    @Test("IPv4 text is what inet_ntop prints, for every octet value in every position")
+    func ipv4TextMatchesInetNtop() throws {
+        for o in 0...255 {
+            for position in 0..<4 {
+                var octets: [UInt8] = [1, 20, 255, 0]
+                octets[position] = UInt8(o)
+                let text = octets.map(String.init).joined(separator: ".")
+                let a = try #require(SocketAddress(numericHost: text, port: 1))
+                var raw = in_addr()
+                #expect(inet_pton(AF_INET, text, &raw) == 1)
+                var buf = [CChar](repeating: 0, count: 32)
+                #expect(inet_ntop(AF_INET, &raw, &buf, 32) != nil)
+                #expect(a.hostText == String(cString: buf))
+                #expect(a.hostText == text)
+            }
+        }
+    }
+
     @Test("[IPv6]:port")
     func ipv6() throws {
         let a = try #require(SocketAddress(parsing: "[::1]:443"))

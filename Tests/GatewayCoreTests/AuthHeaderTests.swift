@@ -35,6 +35,21 @@ struct BearerCredentialsTests {
         #expect(token("Bearer abc==") == "abc==")
     }
 
+    @Test("every byte value: inside a token only the token68 characters are accepted")
+    func everyByte() {
+        let token68 = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~+/".utf8)
+        for b in 0...255 {
+            let value: [UInt8] = Array("Bearer a".utf8) + [UInt8(b)] + Array("z".utf8)
+            let head = Array("Authorization: ".utf8) + value + Array("\r\n".utf8)
+            let parsed = head.withUnsafeBytes { BearerCredentials.parse($0, 15..<(15 + value.count)) }
+            if token68.contains(UInt8(b)) {
+                #expect(parsed == .token(22..<25), "byte \(b)")
+            } else {
+                #expect(parsed == .malformed, "byte \(b)")
+            }
+        }
+    }
+
     static let otherSchemes = [
         "Basic dXNlcjpwYXNz", "Digest username=\"a\"", "BearerX abc", "Bearerabc", "Token abc", "", "Bear", "B",
     ]

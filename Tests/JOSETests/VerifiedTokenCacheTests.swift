@@ -54,6 +54,35 @@ struct VerifiedTokenCacheTests {
         #expect(cache.lookup(t + [0x41], now: Self.now) == nil)
     }
 
+    @Test("the hit check tells every single-byte difference, in the readable part and in the signature")
+    func sameComparesEveryByte() throws {
+        let (t, _) = try make(1)
+        let dot = try #require(t.lastIndex(of: UInt8(ascii: ".")))
+        t.withUnsafeBytes { a in #expect(VerifiedTokenCache.same(a, a)) }
+        for position in t.indices {
+            var u = t
+            u[position] ^= 0x20
+            t.withUnsafeBytes { a in
+                u.withUnsafeBytes { b in
+                    #expect(!VerifiedTokenCache.same(a, b), "byte \(position) (signature from \(dot + 1))")
+                }
+            }
+        }
+        // Different lengths, empty, and a "token" without any '.' (all of it compared in constant time).
+        t.withUnsafeBytes { a in
+            Array(t.dropLast()).withUnsafeBytes { b in #expect(!VerifiedTokenCache.same(a, b)) }
+            [UInt8]().withUnsafeBytes { e in #expect(!VerifiedTokenCache.same(e, e)) }
+        }
+        let plain: [UInt8] = Array("abcdef".utf8)
+        let other: [UInt8] = Array("abcdeg".utf8)
+        plain.withUnsafeBytes { a in
+            other.withUnsafeBytes { b in
+                #expect(VerifiedTokenCache.same(a, a))
+                #expect(!VerifiedTokenCache.same(a, b))
+            }
+        }
+    }
+
     @Test("eviction keeps the cache bounded (oldest first)")
     func eviction() throws {
         let cache = VerifiedTokenCache(capacity: 4)

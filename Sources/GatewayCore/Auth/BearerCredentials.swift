@@ -1,3 +1,5 @@
+import HTTP1
+
 /// What the `Authorization` fields of a request hold, per RFC 6750 §2.1.
 enum BearerCredentials: Equatable {
     /// No `Authorization` field, or a scheme other than Bearer (SPEC §8: no credentials).
@@ -29,7 +31,7 @@ enum BearerCredentials: Equatable {
         while i < end && bytes[i] == 0x20 { i += 1 }
         let start = i
         // token68 = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-        while i < end && isToken68(bytes[i]) { i += 1 }
+        i = HTTPGrammar.token68End(bytes, i, end)
         let bodyEnd = i
         while i < end && bytes[i] == UInt8(ascii: "=") { i += 1 }
         guard bodyEnd > start, i == end else { return .malformed }
@@ -41,18 +43,5 @@ enum BearerCredentials: Equatable {
         guard value.count <= s.count, value.count > 0 else { return false }
         for (k, i) in value.enumerated() where bytes[i] | 0x20 != s[k] { return false }
         return value.count == s.count
-    }
-
-    private static func isToken68(_ c: UInt8) -> Bool {
-        switch c {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-            UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        case UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "~"), UInt8(ascii: "+"),
-            UInt8(ascii: "/"):
-            return true
-        default:
-            return false
-        }
     }
 }

@@ -44,7 +44,7 @@ public struct Limits: Sendable, Equatable {
     public var upstreamConnectTimeout: Int64 = 5_000
     public var upstreamResponseTimeout: Int64 = 30_000
     /// Idle keep-alive connections kept per upstream per worker.
-    public var upstreamIdleConnections = 64
+    public var upstreamIdleConnections = 1_024
     /// How long an idle pooled upstream connection is kept.
     public var upstreamIdleTimeout: Int64 = 30_000
     /// Delay allowed for in-flight requests on SIGTERM.
