@@ -27,9 +27,11 @@ enum RequestPolicy {
     /// Decides for `head` on `route`. `clientAddress` is the address the request came from
     /// (the peer today; the edge's trusted-proxy resolution feeds the same parameter);
     /// `runtime` and `worker` give the token settings, the verifier and the revocations.
-    /// Static, with borrowed parameters: nothing is retained or allocated per request.
+    /// Static, nothing retained or allocated per request. `head` is `inout` only so that the
+    /// caller's stored head is used in place (a borrowed class property would be copied,
+    /// retaining its arrays); it is not modified.
     static func decide(
-        _ route: Route, head: borrowing RequestHead, clientAddress: SocketAddress?, runtime: GatewayRuntime,
+        _ route: Route, head: inout RequestHead, clientAddress: SocketAddress?, runtime: GatewayRuntime,
         worker: Worker
     ) -> Decision {
         let mode = route.config.auth

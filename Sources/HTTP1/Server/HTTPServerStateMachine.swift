@@ -90,7 +90,9 @@ public struct HTTPServerStateMachine: Sendable {
 
     /// Read at each decision, so a reload applies from the next request on.
     public var configuration: Configuration
-    public private(set) var state: State = .idle
+    public private(set) var state: State = .idle {
+        didSet { refreshComplete() }
+    }
     /// Requests whose head arrived on this connection.
     public private(set) var requestCount = 0
     /// Body bytes delivered for the current request.
@@ -101,13 +103,14 @@ public struct HTTPServerStateMachine: Sendable {
     public private(set) var responseInProgress = false
 
     private var scanner = HeadScanner()
-    private var framing = Framing.none
+    private var framing = Framing.none {
+        didSet { refreshComplete() }
+    }
     private var remaining: Int64 = 0
     private var decoder: ChunkedDecoder
     private var bodyLimit: Int64 = .max
     private var headKeepAlive = true
     private var expectContinue = false
-    private var expectUnsupported = false
     private var draining = false
     private var closeRequested = false
 
@@ -155,7 +158,7 @@ public struct HTTPServerStateMachine: Sendable {
         requestCount += 1
         headKeepAlive = head.keepAlive
         expectContinue = head.expectContinue
-        expectUnsupported = head.expectUnsupported
+        expectationFailed = head.expectUnsupported
         continueSent = false
         closeRequested = false
         responseInProgress = false
@@ -188,6 +191,7 @@ public struct HTTPServerStateMachine: Sendable {
             guard buf.count > 0 else { return (0, .needInput) }
             let n = Int(min(remaining, Int64(buf.count)))
             remaining -= Int64(n)
+            if remaining == 0 { refreshComplete() }
             bodyBytes += Int64(n)
             return (n, .body(0..<n))
         case .chunked:
@@ -236,13 +240,17 @@ public struct HTTPServerStateMachine: Sendable {
 
     /// The request carries an `Expect` other than `100-continue`: the exchange answers 417
     /// (after its path checks, before reading any body).
-    public var expectationFailed: Bool { expectUnsupported }
+    public private(set) var expectationFailed = false
 
-    /// The request body has been fully read (or there was none).
-    /// A Content-Length body counts as complete once its last byte was delivered; a chunked
-    /// one once its last chunk and trailers were (`.bodyEnd`).
-    public var requestComplete: Bool {
-        state == .awaitingResponseEnd
+    /// The request body has been fully read (or there was none). A Content-Length body
+    /// counts as complete once its last byte was delivered; a chunked one once its last chunk
+    /// and trailers were (`.bodyEnd`). Stored, not computed: the driver asks often, and a
+    /// stored property is read across modules without a call.
+    public private(set) var requestComplete = false
+
+    private mutating func refreshComplete() {
+        requestComplete =
+            state == .awaitingResponseEnd
             || (state == .body && (framing == .none || (framing == .length && remaining == 0)))
     }
 
