@@ -32,11 +32,13 @@ let package = Package(
         // TLS transports over libssl: the only importer of CTLS.
         .target(name: "TLS", dependencies: ["CTLS", "EventLoop"], swiftSettings: requestPath),
         .target(name: "TokenStore", dependencies: ["EventLoop"], swiftSettings: requestPath),
+        // The gateway's own outgoing HTTP/1.1 client (JWKS, discovery, the authenticator): on a loop, over transports.
+        .target(name: "HTTPClient", dependencies: ["HTTP1", "EventLoop", "TLS"]),
         // The shared store for replicas: the gateway's own RESP client (TCP or TLS), Lua rotation, pub/sub.
         .target(name: "RedisStore", dependencies: ["TokenStore", "EventLoop", "TLS"], swiftSettings: requestPath),
         .target(
             name: "GatewayCore",
-            dependencies: ["HTTP1", "JOSE", "EventLoop", "TLS", "TokenStore", "RedisStore"],
+            dependencies: ["HTTP1", "JOSE", "EventLoop", "TLS", "TokenStore", "RedisStore", "HTTPClient"],
             swiftSettings: requestPath
         ),
         .executableTarget(name: "gateway", dependencies: ["GatewayCore"]),
@@ -47,6 +49,7 @@ let package = Package(
         .testTarget(name: "JOSETests", dependencies: ["JOSE"], resources: [.copy("Vectors")]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "EventLoop"]),
+        .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "EventLoop", "HTTP1"]),
         .testTarget(name: "TokenStoreTests", dependencies: ["TokenStore"]),
         .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore", "TokenStore"]),
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "RedisStore", "TLS"]),

@@ -132,6 +132,7 @@ public enum Gateway {
             logger.error("cannot listen on \(config.listen): \(error)")
             return 1
         }
+        context.upstreamWatcher.configure(config, counters: context.edge) { [server] body in server.eachWorker(body) }
         for path in config.looseKeyFiles {
             logger.warning("private key \(path) is readable by other users (chmod 600 it)")
         }
@@ -164,6 +165,7 @@ public enum Gateway {
                         throw ConfigError("tokens", "token settings were added: restart to open the store")
                     }
                     server.reload(try GatewayRuntime.build(config: next, environment: environment, context: context))
+                    context.upstreamWatcher.configure(next, counters: context.edge)
                     watcher.watch(next.watchedFiles)
                     grace = next.limits.shutdownGrace
                     logger.info("configuration reloaded (\(next.routes.count) routes)")

@@ -31,7 +31,10 @@ public enum RequestHeadParser {
         var teChunked = false
         var teSeen = false
         var hosts = 0
+        // Moved out, not copied: a second reference would make the first append copy the
+        // storage (and allocate) on every parse.
         var fields = head.fields
+        head.fields = []
         defer { head.fields = fields }
         while true {
             lineEnd = try lineEndOffset(b, from: pos, missing: .invalidRequestLine)

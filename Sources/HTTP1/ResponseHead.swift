@@ -95,7 +95,10 @@ public enum ResponseHeadParser {
         var pos = lineEnd + 2
         var teSeen = false
         var teChunked = false
+        // Moved out, not copied: a second reference would make the first append copy the
+        // storage (and allocate) on every parse.
         var fields = head.fields
+        head.fields = []
         defer { head.fields = fields }
         while true {
             lineEnd = try lineEndOffset(b, from: pos, missing: .invalidStatusLine)

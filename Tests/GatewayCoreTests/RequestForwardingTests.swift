@@ -190,3 +190,51 @@ struct RequestForwardingTests {
         #expect(bad.isEmpty)
     }
 }
+
+@Suite("Request header forwarding behind trusted proxies")
+struct TrustedForwardingTests {
+    private func forward(_ lines: [String], trusted: Bool) throws -> String {
+        let c = try parseConfig(#"{"routes":[{"path":"/","upstream":"http://127.0.0.1:9001","auth":"none"}]}"#)
+        let table = RouteTable(c.routes, identityHeaders: c.identityHeaders.allNames, gatewayCookies: [])
+        let route = table.routes[0]
+        let head = try edgeHead(lines)
+        var out: [UInt8] = []
+        RequestHeadBuilder(
+            head: head, route: route, target: route.config.upstreams[0], dropped: route.droppedRequestHeaders,
+            clientAddress: "10.0.0.2", secure: false, requestID: Array("rid".utf8), identityBlock: [],
+            upgrade: false, trustedPeer: trusted, listenPort: 8080
+        ).write(normalizedPath: Array(head.path.utf8), into: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private func values(_ head: String, _ name: String) -> [String] {
+        head.components(separatedBy: "\r\n").compactMap { line in
+            guard let colon = line.firstIndex(of: ":") else { return nil }
+            return line[..<colon].lowercased() == name ? String(line[line.index(after: colon)...].dropFirst()) : nil
+        }
+    }
+
+    let sent = [
+        "X-Forwarded-Proto: https", "X-Forwarded-Host: public.example.com", "X-Forwarded-Port: 443",
+        "X-Forwarded-For: 198.51.100.7",
+    ]
+
+    @Test("a trusted proxy's X-Forwarded-Proto, -Host and -Port are kept")
+    func kept() throws {
+        let h = try forward(sent, trusted: true)
+        #expect(values(h, "x-forwarded-proto") == ["https"])
+        #expect(values(h, "x-forwarded-host") == ["public.example.com"])
+        #expect(values(h, "x-forwarded-port") == ["443"])
+        #expect(values(h, "x-forwarded-for") == ["198.51.100.7, 10.0.0.2"])
+    }
+
+    @Test("anyone else's are replaced by what the gateway saw")
+    func replaced() throws {
+        let h = try forward(sent + ["X_Forwarded_Port: 1"], trusted: false)
+        #expect(values(h, "x-forwarded-proto") == ["http"])
+        #expect(values(h, "x-forwarded-host") == ["app.example.com"])
+        #expect(values(h, "x-forwarded-port") == ["8080"])
+        #expect(values(h, "x_forwarded_port").isEmpty)
+        #expect(values(h, "x-forwarded-for") == ["198.51.100.7, 10.0.0.2"])
+    }
+}

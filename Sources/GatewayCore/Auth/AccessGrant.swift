@@ -15,8 +15,11 @@ final class AccessGrant {
     /// The identity header lines, or nil when a claim cannot be forwarded (`unforwardable`).
     let identity: [UInt8]?
     let unforwardable: String?
+    /// The verified `iss`, for routes that accept some issuers only.
+    let issuer: String?
 
     init(_ claims: Claims, names: IdentityHeaderNames) {
+        issuer = claims.iss
         subject = claims.sub
         sid = claims.sid
         jti = claims.jti
@@ -26,6 +29,34 @@ final class AccessGrant {
         var lines: [UInt8] = []
         do {
             try IdentityHeaders.render(claims, names: names, into: &lines)
+            identity = lines
+            unforwardable = nil
+        } catch {
+            identity = nil
+            unforwardable = error.claim
+        }
+    }
+
+    /// An outside issuer's grant: scopes, roles and extra header values come from its
+    /// claim mapping (`TrustedIssuer`); its `sid` is kept for revocation but not forwarded
+    /// as the gateway's session header, which names the gateway's own sessions.
+    init(
+        _ claims: Claims, issuerIndex: Int, scopes: [String], roles: [String],
+        extra: [(header: String, value: String, claim: String)], names: IdentityHeaderNames
+    ) {
+        issuer = claims.iss
+        subject = claims.sub
+        sid = claims.sid
+        jti = claims.jti
+        expiresAt = claims.exp.map(epochMillis)
+        self.scopes = scopes
+        self.roles = roles
+        var lines: [UInt8] = []
+        do {
+            try IdentityHeaders.render(
+                subject: claims.sub, scopes: scopes.isEmpty ? nil : scopes, roles: roles, session: nil, claims: claims,
+                extra: extra,
+                names: names, into: &lines)
             identity = lines
             unforwardable = nil
         } catch {

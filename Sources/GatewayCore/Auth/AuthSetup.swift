@@ -51,6 +51,12 @@ extension GatewayRuntime {
         } catch {
             issues += error.issues
         }
+        var trusted: IssuerSetup?
+        do {
+            trusted = try IssuerSetup(tokens: tokens)
+        } catch {
+            issues += error.issues
+        }
         var authenticator: (any Authenticator)?
         switch config.auth.authenticator {
         case .usersFile(let path)?:
@@ -77,7 +83,7 @@ extension GatewayRuntime {
                 .init(path: "tokens.keys", message: "login needs a key that can sign (a private key or a secret)"))
         }
         guard issues.isEmpty, let keys else { throw ConfigError(issues: issues) }
-        let auth = AuthRuntime(realm: config.auth.realm, keys: keys)
+        let auth = AuthRuntime(realm: config.auth.realm, keys: keys, issuers: trusted?.directory)
         var local: [([UInt8], LocalHandler)] = []
         let a = config.auth
         if let p = a.jwksPath { local.append((Array(p.utf8), JWKSHandler(document: keys.jwks))) }
@@ -91,6 +97,7 @@ extension GatewayRuntime {
             if let p = a.tokenPath { local.append((Array(p.utf8), TokenEndpointHandler(endpoints: endpoints))) }
             if let p = a.logoutPath { local.append((Array(p.utf8), LogoutHandler(endpoints: endpoints))) }
         }
+        if let context { trusted?.install(in: context, logger: Logger(level: config.log.level)) }
         return GatewayRuntime(
             config: config, auth: auth, localRoutes: local, admin: admin, tls: tls, upstreamTLS: upstreamTLS)
     }

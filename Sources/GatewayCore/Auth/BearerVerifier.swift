@@ -1,33 +1,68 @@
+import EventLoop
 import JOSE
 
 /// One worker's token verification: the runtime's verifier in front of a verified-token
 /// cache, so a client that reuses its token skips the signature (issue 3) and everything
 /// derived from its claims. Not thread-safe: each worker owns one, rebuilt when a reload
-/// brings new keys or header names.
+/// brings new keys or header names. Tokens of trusted outside issuers are verified with
+/// the keys their fetcher last published (`IssuerView`); new keys empty the cache.
 final class BearerVerifier {
     let auth: AuthRuntime
     private let cache: VerifiedTokenCache
     private let names: IdentityHeaderNames
+    private let issuers: IssuerView?
 
     init(auth: AuthRuntime, names: IdentityHeaderNames, capacity: Int = 4096) {
         self.auth = auth
         self.names = names
         cache = VerifiedTokenCache(capacity: capacity)
+        issuers = auth.issuers.flatMap { $0.issuers.isEmpty ? nil : IssuerView(directory: $0) }
     }
 
-    /// The grant of a valid token; `now` is Unix seconds.
-    func grant(_ token: UnsafeRawBufferPointer, now: Double) -> Result<AccessGrant, JOSEError> {
+    /// The grant of a valid token for `route`; `now` is Unix seconds.
+    func grant(_ token: UnsafeRawBufferPointer, now: Double, route: RouteConfig? = nil) -> Result<
+        AccessGrant, JOSEError
+    > {
+        // A key set published since the last call (rotation, staleness): cached tokens of a
+        // dropped key must not outlive it.
+        if let issuers, issuers.refresh() { cache.removeAll() }
         if let entry = cache.entry(token, now: now), let grant = entry.attachment as? AccessGrant {
-            return .success(grant)
+            return IssuerPolicy.admit(grant, route: route)
         }
         do {
-            let verified = try auth.keys.verifier.verify(token: token, now: now)
-            let grant = AccessGrant(verified.claims, names: names)
-            cache.insert(token, verified, now: now)?.attachment = grant
-            return .success(grant)
+            let grant: AccessGrant
+            if let issuers, let index = OutsideToken.issuerIndex(token, issuers.directory) {
+                grant = try outside(token, index: index, view: issuers, now: now)
+            } else {
+                let verified = try auth.keys.verifier.verify(token: token, now: now)
+                grant = AccessGrant(verified.claims, names: names)
+                cache.insert(token, verified, now: now)?.attachment = grant
+            }
+            return IssuerPolicy.admit(grant, route: route)
         } catch {
             return .failure(error)
         }
+    }
+
+    private func outside(_ token: UnsafeRawBufferPointer, index: Int, view: IssuerView, now: Double)
+        throws(JOSEError) -> AccessGrant
+    {
+        let issuer = view.directory.issuers[index]
+        guard let keys = view.keys[index] else {
+            throw .invalidKey("no usable keys for this issuer (not fetched yet, or stale)")
+        }
+        let verified: VerifiedJWS
+        do {
+            verified = try keys.verifier.verify(token: token, now: now)
+        } catch .unknownKey {
+            // Maybe a rotation at the IdP: ask for a refetch (rate-limited here and in the fetcher).
+            view.unknownKid(index, now: EventLoop.monotonicMillis())
+            throw .unknownKey
+        }
+        try issuer.check(verified)
+        let grant = issuer.grant(verified.claims, names: names)
+        cache.insert(token, verified, now: now)?.attachment = grant
+        return grant
     }
 }
 
@@ -36,9 +71,12 @@ final class BearerVerifier {
 final class AuthRuntime: Sendable {
     let realm: String
     let keys: TokenKeys
+    /// The trusted outside issuers and their published keys; nil without any.
+    let issuers: IssuerDirectory?
 
-    init(realm: String, keys: TokenKeys) {
+    init(realm: String, keys: TokenKeys, issuers: IssuerDirectory? = nil) {
         self.realm = realm
         self.keys = keys
+        self.issuers = issuers
     }
 }

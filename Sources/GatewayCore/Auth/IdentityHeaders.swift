@@ -13,13 +13,21 @@ enum IdentityHeaders {
     /// - Throws: `Unforwardable` if a value holds a control character, a non-ASCII byte, or
     ///   (for roles) a comma, which would change what the upstream reads.
     static func render(_ claims: Claims, names: IdentityHeaderNames, into out: inout [UInt8]) throws(Unforwardable) {
-        if let sub = claims.sub { try line(names.subject, sub, claim: "sub", into: &out) }
-        if let scope = claims.scope {
+        try render(
+            subject: claims.sub, scopes: claims.scope == nil ? nil : claims.scopes.map(String.init),
+            roles: claims.roles, session: claims.sid, claims: claims, extra: [], names: names, into: &out)
+    }
+
+    /// The same lines from values already mapped (outside issuers), plus `extra` header lines.
+    static func render(
+        subject: String?, scopes: [String]?, roles: [String], session: String?, claims: Claims,
+        extra: [(header: String, value: String, claim: String)], names: IdentityHeaderNames, into out: inout [UInt8]
+    ) throws(Unforwardable) {
+        if let sub = subject { try line(names.subject, sub, claim: "sub", into: &out) }
+        if let scopes {
             // Re-joined with single spaces; tabs or other separators are refused below.
-            try line(names.scopes, claims.scopes.joined(separator: " "), claim: "scope", into: &out)
-            _ = scope
+            try line(names.scopes, scopes.joined(separator: " "), claim: "scope", into: &out)
         }
-        let roles = claims.roles
         if !roles.isEmpty {
             // Each role alone: an empty role, or one padded with spaces, would read as another
             // role to an upstream that trims around commas.
@@ -29,10 +37,11 @@ enum IdentityHeaders {
             }
             try line(names.roles, roles.joined(separator: ","), claim: "roles", into: &out)
         }
-        if let sid = claims.sid { try line(names.session, sid, claim: "sid", into: &out) }
+        if let sid = session { try line(names.session, sid, claim: "sid", into: &out) }
         for (claim, header) in names.claims {
             if let v = claims.textValue(claim) { try line(header, v, claim: claim, into: &out) }
         }
+        for (header, value, claim) in extra { try line(header, value, claim: claim, into: &out) }
     }
 
     private static func line(_ name: String, _ value: String, claim: String, into out: inout [UInt8])

@@ -51,15 +51,18 @@ extension GatewayConfig {
         let workers = r.int("workers", default: 0, range: 0...256)
         let tls = readListenerTLS(&r, base: baseDirectory)
         let limits = readLimits(&r)
-        let identity = readIdentityHeaders(&r)
+        var identity = readIdentityHeaders(&r)
         let cors = readCORS(&r)
         let store = readStore(&r, base: baseDirectory)
         let tokens = readTokens(&r, base: baseDirectory)
+        identity.issuerClaimHeaders = tokens?.trustedIssuers.flatMap { $0.claimHeaders.map(\.header) } ?? []
         let auth = readAuth(&r, base: baseDirectory)
         let log = readLog(&r)
+        let edge = readEdge(&r)
         let allowUnderscores = r.bool("allow_underscores_in_headers", default: false)
         let routes = readRoutes(&r, limits: limits, allowUnderscores: allowUnderscores, directory: baseDirectory)
         r.finish()
+        checkRouteIssuers(routes, tokens: tokens, issues: issues)
 
         if routes.isEmpty && !issues.issues.contains(where: { $0.path.hasPrefix("routes") }) {
             issues.add("routes", "at least one route is required")
@@ -84,7 +87,8 @@ extension GatewayConfig {
                     "routes[\(i)].request_headers.set", "\(name) is an identity header: only the gateway sets it")
             }
         }
-        let own = [auth.loginPath, auth.refreshPath, auth.logoutPath, auth.tokenPath, auth.jwksPath].compactMap { $0 }
+        let own = [auth.loginPath, auth.refreshPath, auth.logoutPath, auth.tokenPath, auth.jwksPath, auth.verifyPath]
+            .compactMap { $0 }
         if Set(own).count != own.count {
             issues.add("auth", "login, refresh, logout, token and JWKS paths must differ")
         }
@@ -92,11 +96,13 @@ extension GatewayConfig {
             issues.add("auth", "path \(JSONWriter.quoted(p)) must be a normalised absolute path")
         }
         guard issues.issues.isEmpty, let listen else { throw ConfigError(issues: issues.issues) }
-        return GatewayConfig(
+        var config = GatewayConfig(
             listen: listen, adminListen: adminListen, tls: tls, workers: workers, limits: limits, tokens: tokens,
             auth: auth,
             identityHeaders: identity, cors: cors, store: store, routes: routes, log: log,
             baseDirectory: baseDirectory)
+        config.edge = edge
+        return config
     }
 
     private static func readLimits(_ root: inout ConfigReader) -> Limits {
@@ -309,6 +315,7 @@ extension GatewayConfig {
             r.issues.add(r.child("keys"), "must be an array")
         }
         if t.keys.isEmpty { r.issues.add(r.child("keys"), "must list at least one key") }
+        t.trustedIssuers = readTrustedIssuers(&r, base: base, ownIssuer: issuer)
         r.finish()
         return t
     }
@@ -328,6 +335,7 @@ extension GatewayConfig {
         path("logout_path", &a.logoutPath)
         path("token_path", &a.tokenPath)
         path("jwks_path", &a.jwksPath)
+        path("verify_path", &a.verifyPath)
         if var c = r.object("authenticator") {
             switch c.string("kind", required: true) {
             case "users_file":
@@ -480,6 +488,7 @@ extension GatewayConfig {
                 maxBodyBytes: Int64(r.int("max_body_bytes", default: Int(limits.maxBodyBytes), range: 0...(1 << 40))),
                 upstreamTimeout: r.duration("timeout", default: limits.upstreamResponseTimeout, range: 10...86_400_000),
                 setRequestHeaders: [], removeRequestHeaders: [], setResponseHeaders: [], removeResponseHeaders: [])
+            route.issuers = r.strings("issuers") ?? []
             route.allowUnderscoresInHeaders = r.bool("allow_underscores_in_headers", default: allowUnderscores)
             if r.has("websocket_close_at_expiry") && !route.websocket {
                 r.issues.add(r.child("websocket_close_at_expiry"), "applies only to routes with \"websocket\": true")

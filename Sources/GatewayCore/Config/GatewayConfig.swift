@@ -19,6 +19,8 @@ public struct GatewayConfig: Sendable {
     public var store: StoreSettings
     public var routes: [RouteConfig]
     public var log: LogSettings
+    /// Trusted proxies and the PROXY protocol (`GatewayConfig+Edge.swift`).
+    public var edge = EdgeSettings()
     /// Folder of the configuration file: relative paths were resolved against it.
     public var baseDirectory: String
 }
@@ -88,6 +90,8 @@ public struct RouteConfig: Sendable, Equatable {
     public var allowUnderscoresInHeaders = false
     public var setResponseHeaders: [(String, String)]
     public var removeResponseHeaders: [String]
+    /// Issuers (`iss`) whose tokens this route accepts; empty: every configured issuer.
+    public var issuers: [String] = []
 
     public static func == (a: RouteConfig, b: RouteConfig) -> Bool {
         a.name == b.name && a.path == b.path && a.methods == b.methods && a.host == b.host
@@ -100,7 +104,7 @@ public struct RouteConfig: Sendable, Equatable {
             && a.removeRequestHeaders == b.removeRequestHeaders && a.forwardRequestHeaders == b.forwardRequestHeaders
             && a.allowUnderscoresInHeaders == b.allowUnderscoresInHeaders
             && a.setResponseHeaders.map { "\($0.0):\($0.1)" } == b.setResponseHeaders.map { "\($0.0):\($0.1)" }
-            && a.removeResponseHeaders == b.removeResponseHeaders
+            && a.removeResponseHeaders == b.removeResponseHeaders && a.issuers == b.issuers
     }
 }
 
@@ -161,6 +165,8 @@ public struct TokenSettings: Sendable {
     public var algorithms: [String]
     public var signingKey: String?
     public var keys: [KeySource]
+    /// Outside identity providers whose tokens are accepted too (`trusted_issuers`).
+    public var trustedIssuers: [TrustedIssuerSettings] = []
 }
 
 /// Where one key comes from. Secrets never live in the JSON itself.
@@ -187,6 +193,8 @@ public struct AuthSettings: Sendable {
     public var logoutPath: String? = "/auth/logout"
     public var tokenPath: String? = "/oauth/token"
     public var jwksPath: String? = "/.well-known/jwks.json"
+    /// Forward-auth endpoint for ingress auth subrequests; nil (the default) is off.
+    public var verifyPath: String?
     public var authenticator: AuthenticatorSettings?
     /// Name of the HttpOnly refresh-token cookie; nil when cookie mode is off.
     public var refreshCookie: String?
@@ -216,16 +224,20 @@ public struct IdentityHeaderNames: Sendable, Equatable {
     public var clientCertSHA256 = "X-Client-Cert-SHA256"
     /// Claim name → header name.
     public var claims: [(claim: String, header: String)] = []
+    /// The trusted issuers' `claim_headers` names: removed from incoming requests as well.
+    public var issuerClaimHeaders: [String] = []
 
     /// Every configured name: these are removed from every incoming request.
     public var allNames: [String] {
         [subject, scopes, roles, session, clientCertSubject, clientCertSHA256] + claims.map(\.header)
+            + issuerClaimHeaders
     }
 
     public static func == (a: IdentityHeaderNames, b: IdentityHeaderNames) -> Bool {
         a.subject == b.subject && a.scopes == b.scopes && a.roles == b.roles && a.session == b.session
             && a.clientCertSubject == b.clientCertSubject && a.clientCertSHA256 == b.clientCertSHA256
             && a.claims.map { $0.claim + ":" + $0.header } == b.claims.map { $0.claim + ":" + $0.header }
+            && a.issuerClaimHeaders == b.issuerClaimHeaders
     }
 }
 

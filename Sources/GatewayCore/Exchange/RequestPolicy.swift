@@ -25,13 +25,13 @@ enum RequestPolicy {
     }
 
     /// Decides for `head` on `route`. `clientAddress` is the address the request came from
-    /// (the peer today; the edge's trusted-proxy resolution feeds the same parameter);
+    /// (`ClientAddress.text`: the peer, or the client a trusted proxy named);
     /// `runtime` and `worker` give the token settings, the verifier and the revocations.
     /// Static, nothing retained or allocated per request. `head` is `inout` only so that the
     /// caller's stored head is used in place (a borrowed class property would be copied,
     /// retaining its arrays); it is not modified.
     static func decide(
-        _ route: Route, head: inout RequestHead, clientAddress: SocketAddress?, runtime: GatewayRuntime,
+        _ route: Route, head: inout RequestHead, clientAddress: String, runtime: GatewayRuntime,
         worker: Worker
     ) -> Decision {
         let mode = route.config.auth
@@ -62,7 +62,8 @@ enum RequestPolicy {
         case .token(let range):
             let now = ClaimValidator.currentTime()
             let checked = head.bytes.withUnsafeBytes { b in
-                worker.verifier(for: auth).grant(UnsafeRawBufferPointer(rebasing: b[range]), now: now)
+                worker.verifier(for: auth).grant(
+                    UnsafeRawBufferPointer(rebasing: b[range]), now: now, route: route.config)
             }
             let grant: AccessGrant
             switch checked {

@@ -9,7 +9,7 @@ enum AccessLogLine {
         HeadWriter.append(",\"request_id\":\"", to: &out)
         out.append(contentsOf: c.requestID)
         HeadWriter.append("\",\"client\":", to: &out)
-        JSONWriter.appendString(c.peer?.hostText ?? "-", to: &out)
+        JSONWriter.appendString(c.client.text, to: &out)
         HeadWriter.append(",\"method\":", to: &out)
         JSONWriter.appendString(c.head.method.name, to: &out)
         HeadWriter.append(",\"path\":", to: &out)

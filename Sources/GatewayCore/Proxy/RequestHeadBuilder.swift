@@ -25,6 +25,11 @@ struct RequestHeadBuilder {
     let identityBlock: [UInt8]
     /// A WebSocket upgrade the route allows.
     let upgrade: Bool
+    /// The peer is a trusted proxy: its `X-Forwarded-Proto`, `-Host` and `-Port` are kept
+    /// (and `X-Forwarded-For` is appended to, as from anyone).
+    var trustedPeer = false
+    /// The gateway's listener port, sent as `X-Forwarded-Port` unless a trusted proxy gave one.
+    var listenPort = 0
 
     func write(normalizedPath: [UInt8], into out: inout [UInt8]) {
         head.bytes.withUnsafeBytes { b in
@@ -46,13 +51,21 @@ struct RequestHeadBuilder {
             HeadWriter.append("\r\n", to: &out)
 
             var forwardedFor: [Range<Int>] = []
+            var keptProto: Range<Int>?
+            var keptHost: Range<Int>?
+            var keptPort = false
             for f in head.fields {
                 let ns = Int(f.nameStart)
                 let ne = Int(f.nameEnd)
                 switch f.known {
                 case .host, .contentLength, .transferEncoding, .connection, .keepAlive, .proxyConnection, .te,
-                    .trailer, .upgrade, .expect, .proxyAuthorization, .proxyAuthenticate, .xForwardedProto,
-                    .xForwardedHost, .xRequestId, .forwarded:
+                    .trailer, .upgrade, .expect, .proxyAuthorization, .proxyAuthenticate, .xRequestId, .forwarded:
+                    continue
+                case .xForwardedProto:
+                    if trustedPeer && keptProto == nil { keptProto = Int(f.valueStart)..<Int(f.valueEnd) }
+                    continue
+                case .xForwardedHost:
+                    if trustedPeer && keptHost == nil { keptHost = Int(f.valueStart)..<Int(f.valueEnd) }
                     continue
                 case .xForwardedFor:
                     if f.valueEnd > f.valueStart { forwardedFor.append(Int(f.valueStart)..<Int(f.valueEnd)) }
@@ -60,6 +73,10 @@ struct RequestHeadBuilder {
                 case .authorization:
                     if !route.config.forwardAuthorization { continue }
                 default:
+                    if ForwardedPort.isName(b, ns, ne) {
+                        guard trustedPeer, !keptPort else { continue }
+                        keptPort = true
+                    }
                     if dropped.contains(b, ns, ne) { continue }
                     if !route.config.allowUnderscoresInHeaders && nameHasUnderscore(b, ns, ne) { continue }
                     if rangesContainName(head.connectionOptions, b, ns, ne) { continue }
@@ -79,8 +96,24 @@ struct RequestHeadBuilder {
                 HeadWriter.append(", ", to: &out)
             }
             out.append(contentsOf: clientAddress.utf8)
-            HeadWriter.append(secure ? "\r\nX-Forwarded-Proto: https\r\n" : "\r\nX-Forwarded-Proto: http\r\n", to: &out)
-            if head.hasHost {
+            if let keptProto {
+                HeadWriter.append("\r\nX-Forwarded-Proto: ", to: &out)
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[keptProto]))
+                HeadWriter.append("\r\n", to: &out)
+            } else {
+                HeadWriter.append(
+                    secure ? "\r\nX-Forwarded-Proto: https\r\n" : "\r\nX-Forwarded-Proto: http\r\n", to: &out)
+            }
+            if !keptPort && listenPort > 0 {
+                HeadWriter.append("X-Forwarded-Port: ", to: &out)
+                HeadWriter.appendDecimal(Int64(listenPort), to: &out)
+                HeadWriter.append("\r\n", to: &out)
+            }
+            if let keptHost {
+                HeadWriter.append("X-Forwarded-Host: ", to: &out)
+                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[keptHost]))
+                HeadWriter.append("\r\n", to: &out)
+            } else if head.hasHost {
                 HeadWriter.append("X-Forwarded-Host: ", to: &out)
                 head.appendCanonicalAuthority(to: &out)
                 HeadWriter.append("\r\n", to: &out)

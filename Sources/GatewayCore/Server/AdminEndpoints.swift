@@ -32,6 +32,8 @@ struct ReadyHandler: LocalHandler {
             reason = "draining"
         } else if hasTokens, let store = context.services?.store, !store.isAvailable {
             reason = "token store unavailable"
+        } else if hasTokens, let issuer = context.issuers.notReady {
+            reason = "no usable keys yet for issuer \(issuer)"
         }
         if let reason {
             var body: [UInt8] = []
@@ -53,7 +55,7 @@ struct MetricsHandler: LocalHandler {
 
     func handle(_ request: LocalRequest, respond: LocalResponder) {
         let available = context.services.map { $0.store.isAvailable ? 1 : 0 } ?? 1
-        let body = context.metrics.render(
+        var body = context.metrics.render(
             gauges: [
                 ("gateway_open_connections", "Open client connections on the public listener.", context.limiter.open),
                 (
@@ -71,8 +73,9 @@ struct MetricsHandler: LocalHandler {
                     "gateway_access_log_dropped_total", "Access-log lines dropped because stdout stalled.",
                     context.accessLog.droppedLines
                 )
-            ],
+            ] + context.edge.samples,
             process: ProcessMetrics.current())
+        body += Array(context.issuers.metrics(now: WallClock.millis()).utf8)
         respond.respond(
             LocalResponse(status: 200, headers: [("Content-Type", "text/plain; version=0.0.4")], body: body))
     }

@@ -131,7 +131,7 @@ extension ClientConnection {
         let request = LocalRequest(
             method: head.method, path: String(decoding: worker.pathScratch, as: UTF8.self), query: head.query,
             headers: head.fields.map { (head.name($0).lowercased(), head.value($0)) }, body: localBody,
-            clientAddress: peer?.hostText ?? "unknown", requestID: String(decoding: requestID, as: UTF8.self))
+            clientAddress: client.text, requestID: String(decoding: requestID, as: UTF8.self))
         handler.handle(
             request, respond: LocalResponder(connection: self, loop: worker.loop, generation: localGeneration))
     }

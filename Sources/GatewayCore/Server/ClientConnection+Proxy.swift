@@ -60,9 +60,9 @@ extension ClientConnection: UpstreamOwner {
         out.removeAll(keepingCapacity: true)
         RequestHeadBuilder(
             head: head, route: route, target: target, dropped: route.droppedRequestHeaders,
-            clientAddress: peer?.hostText ?? "unknown", secure: transport.isLayered, requestID: requestID,
+            clientAddress: client.peerText, secure: transport.isLayered, requestID: requestID,
             identityBlock: identity,
-            upgrade: exchange.upgrade
+            upgrade: exchange.upgrade, trustedPeer: client.trustedPeer, listenPort: runtime.config.listen.port
         ).write(normalizedPath: worker.pathScratch, into: &out)
         upstreamRequestHead = out
         worker.scratch = out
@@ -286,6 +286,7 @@ extension ClientConnection: UpstreamOwner {
         }
         exchange.status = responseHead.status
         exchange.responseHeadDone = true
+        worker.upstreamEvent(exchange.target, .responded)
         exchange.upstreamMillis = now - exchange.upstreamStart
         // A request body still arriving cannot be told from the next request: close after.
         let keepAlive = server.responseStarted()
@@ -485,6 +486,7 @@ extension ClientConnection: UpstreamOwner {
     }
 
     private func upstreamUnavailable(_ failure: UpstreamFailure) {
+        worker.upstreamUnavailable(exchange.target, failure)
         if case .tls(let reason) = failure, let target = exchange.target {
             // The operator needs the reason (wrong CA, name mismatch); the client gets a plain 502.
             Logger(level: runtime.config.log.level).warning("TLS to upstream \(target) failed: \(reason)")
@@ -522,6 +524,7 @@ extension ClientConnection: UpstreamOwner {
             return
         }
         dropUpstream()
+        worker.upstreamEvent(exchange.target, .timedOut)
         sendError(504, "upstream_timeout", "The upstream did not answer in time")
     }
 

@@ -36,6 +36,10 @@ final class ClientConnection: Selectable {
     /// The verified TLS client certificate, read once after the handshake (mTLS only).
     private(set) lazy var clientCertificate: PeerCertificate? = (transport as? TLSTransport)?.verifiedPeerCertificate
     let peer: SocketAddress?
+    /// The limiter slot this connection holds: the peer, or nil for a trusted proxy.
+    var limiterKey: SocketAddress?
+    /// The current request's client, behind trusted proxies too (`ClientAddress`).
+    var client = ClientAddress()
     unowned let worker: Worker
     var slot = -1
     var phase: Phase = .idle
@@ -92,6 +96,8 @@ final class ClientConnection: Selectable {
     init(transport: any Transport, peer: SocketAddress?, worker: Worker, admin: Bool = false) {
         self.transport = transport
         self.peer = peer
+        self.limiterKey = peer
+        self.client = ClientAddress(peer: peer)
         self.worker = worker
         self.runtime = admin ? worker.adminRuntime : worker.runtime
         self.admin = admin
@@ -208,6 +214,7 @@ final class ClientConnection: Selectable {
             runtime = latest
             server.configuration = ClientConnection.serverConfiguration(latest)
         }
+        client.update(head: head, peer: peer, trusted: runtime.config.edge.trustedProxies)
         if worker.draining { _ = server.drain() }
         assignRequestID()
         dispatch()
@@ -256,6 +263,8 @@ final class ClientConnection: Selectable {
             sendError(405, "method_not_allowed", "\(head.method.name) is not allowed")
             return
         }
+        // Before CORS: a forwarded preflight is a question about the route, not one to answer.
+        if forwardAuthIfAsked() { return }
         if let cors = runtime.cors, let field = head.first(.origin) {
             let origin = head.value(field)
             if head.method == .options, let method = head.value(named: "access-control-request-method") {
@@ -468,6 +477,6 @@ final class ClientConnection: Selectable {
         input = nil
         output = nil
         worker.remove(self)
-        (admin ? worker.context.adminLimiter : worker.limiter).release(peer)
+        (admin ? worker.context.adminLimiter : worker.limiter).release(limiterKey)
     }
 }

@@ -88,6 +88,14 @@ final class GatewayServer: Sendable {
         }
     }
 
+    /// Runs `body` on every worker's own loop (the upstream watcher's answers).
+    func eachWorker(_ body: @escaping @Sendable (Worker) -> Void) {
+        for h in state.withLock({ $0 }) {
+            let handle = h
+            handle.worker.loop.execute { body(handle.worker) }
+        }
+    }
+
     /// Stops accepting and closes idle connections; in-flight exchanges finish.
     func beginDrain() {
         context.draining = true

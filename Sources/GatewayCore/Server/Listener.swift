@@ -29,35 +29,49 @@ final class Listener: Selectable {
                 return
             }
             guard case .processed(let (cfd, peer)) = accepted else { return }
-            guard !worker.draining, limiter.admit(peer) else {
+            // A trusted proxy carries many clients: it is not held to the per-client cap.
+            let key = admin || !worker.runtime.config.edge.trustedProxies.contains(peer) ? peer : nil
+            let proxyProtocol = !admin && worker.runtime.config.edge.proxyProtocol
+            guard !worker.draining, limiter.admit(proxyProtocol ? nil : key) else {
                 Syscall.close(cfd)
                 continue
             }
-            let transport: any Transport
-            if !admin, let tls = worker.runtime.tls {
-                // The handshake runs in the connection's first reads, timed by the header timeout.
-                guard let t = try? TLSTransport(fd: cfd, context: tls, role: .server) else {
-                    limiter.release(peer)
-                    Syscall.close(cfd)
-                    continue
-                }
-                transport = t
-            } else {
-                transport = PlainTransport(fd: cfd)
-            }
-            let c = ClientConnection(transport: transport, peer: peer, worker: worker, admin: admin)
-            do {
-                try worker.loop.register(cfd, c)
-            } catch {
-                limiter.release(peer)
-                transport.close()
+            if proxyProtocol {
+                ProxyHeaderReader.start(fd: cfd, peer: peer, listener: self)
                 continue
             }
-            worker.add(c)
-            c.deadline = worker.loop.now + worker.runtime.config.limits.clientHeaderTimeout
-            c.readable = true
-            c.drive()
+            open(cfd, peer: peer, limiterKey: key)
         }
+    }
+
+    /// Makes the client connection for an accepted socket that holds a limiter slot for
+    /// `limiterKey` (the peer, or nil for a trusted proxy), and starts reading.
+    func open(_ cfd: Int32, peer: SocketAddress?, limiterKey: SocketAddress?) {
+        let transport: any Transport
+        if !admin, let tls = worker.runtime.tls {
+            // The handshake runs in the connection's first reads, timed by the header timeout.
+            guard let t = try? TLSTransport(fd: cfd, context: tls, role: .server) else {
+                limiter.release(limiterKey)
+                Syscall.close(cfd)
+                return
+            }
+            transport = t
+        } else {
+            transport = PlainTransport(fd: cfd)
+        }
+        let c = ClientConnection(transport: transport, peer: peer, worker: worker, admin: admin)
+        c.limiterKey = limiterKey
+        do {
+            try worker.loop.register(cfd, c)
+        } catch {
+            limiter.release(limiterKey)
+            transport.close()
+            return
+        }
+        worker.add(c)
+        c.deadline = worker.loop.now + worker.runtime.config.limits.clientHeaderTimeout
+        c.readable = true
+        c.drive()
     }
 
     func close() {

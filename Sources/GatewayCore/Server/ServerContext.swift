@@ -11,9 +11,15 @@ final class ServerContext: Sendable {
     let hub: RevocationHub
     let metrics: Metrics
     let accessLog = AccessLog()
+    /// Trusted-proxy, PROXY protocol, forward-auth and live-upstream counters.
+    let edge = EdgeCounters()
+    /// Background re-resolution and active health checks of upstreams.
+    let upstreamWatcher = UpstreamWatcher()
     /// Session-ticket keys of the TLS listener: rotated hourly, kept across reloads.
     let ticketKeys = TicketKeyRing(clock: { EventLoop.monotonicMillis() })
     let services: TokenServices?
+    /// The trusted outside issuers of the runtime in service (readiness, metrics).
+    let issuers = IssuerRegistry()
     private let drainingFlag = Atomic<Bool>(false)
 
     init(limits: Limits, hub: RevocationHub, services: TokenServices?) {

@@ -29,6 +29,8 @@ final class Worker {
     /// Tunnels opened with a token, closed when it is revoked or expires.
     var tunnels = TunnelIndex<ClientConnection>()
     private var bearer: BearerVerifier?
+    /// Re-resolved addresses and upstream health (`Worker+LiveUpstreams.swift`).
+    let live = LiveUpstreams()
 
     init(loop: EventLoop, runtime: GatewayRuntime, context: ServerContext) {
         self.loop = loop
@@ -70,16 +72,16 @@ final class Worker {
         return v
     }
 
-    /// Round-robin choice among a route's upstreams.
+    /// Round-robin choice among a route's upstreams, skipping unhealthy ones (`LiveUpstreams`).
     func nextUpstream(_ route: Route) -> UpstreamURL {
         let ups = route.config.upstreams
-        if ups.count == 1 { return ups[0] }
+        if ups.count == 1 { return live.choose(ups, start: 0, now: loop.now) }
         if roundRobin.count <= route.index {
             roundRobin += Array(repeating: 0, count: route.index + 1 - roundRobin.count)
         }
         let i = roundRobin[route.index]
         roundRobin[route.index] = i &+ 1
-        return ups[i % ups.count]
+        return live.choose(ups, start: i, now: loop.now)
     }
 
     /// Timeouts: every 100 ms, each connection's single deadline is checked.

@@ -16,16 +16,16 @@ struct RequestIDGenerator {
     mutating func next(into out: inout [UInt8]) {
         counter &+= 1
         out.append(contentsOf: prefix)
-        var c = counter
-        var tmp = [UInt8](repeating: 0x30, count: 16)
-        var i = 15
-        while c > 0 {
-            let d = UInt8(c & 0xF)
-            tmp[i] = d < 10 ? 0x30 + d : 0x61 + d - 10
-            c >>= 4
-            i -= 1
+        // On the stack: this runs for every request without an id of its own.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 16) { tmp in
+            var c = counter
+            for i in stride(from: 15, through: 0, by: -1) {
+                let d = UInt8(c & 0xF)
+                tmp[i] = d < 10 ? 0x30 + d : 0x61 + d - 10
+                c >>= 4
+            }
+            out.append(contentsOf: tmp)
         }
-        out.append(contentsOf: tmp)
     }
 
     static func appendHex(_ b: UInt8, to out: inout [UInt8]) {
