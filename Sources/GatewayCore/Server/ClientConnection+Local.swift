@@ -10,6 +10,20 @@ extension ClientConnection {
         sendError(error.status, "invalid_request", error.reason, forceClose: true)
     }
 
+    /// Answers what the server state machine refused (framing, limits).
+    func refuse(_ error: HTTPServerError) {
+        switch error {
+        case .parse(let e):
+            refuse(e)
+        case .bodyTooLarge:
+            sendError(413, "payload_too_large", "The request body is larger than this route accepts", forceClose: true)
+        case .headerTimeout:
+            sendError(408, "request_timeout", "The request head was not received in time", forceClose: true)
+        case .bodyTimeout:
+            sendError(408, "request_timeout", "The request body was not received in time", forceClose: true)
+        }
+    }
+
     func sendError(
         _ status: Int, _ code: String, _ description: String,
         extraHeaders: [(String, String)] = [], forceClose: Bool = false
@@ -23,41 +37,17 @@ extension ClientConnection {
     func sendLocal(_ response: LocalResponse) {
         guard phase != .closed else { return }
         dropUpstream()
-        let bodyUnread = (phase == .head || phase == .idle) ? head.hasBody : !exchange.requestBodyDone
-        if response.close || bodyUnread || phase == .linger { keepAlive = false }
+        // A body not read to its end makes the state machine close after this answer.
+        if response.close || phase == .linger { self.keepAlive = false }
+        let keepAlive = server.responseStarted()
         exchange.status = response.status
         exchange.responseHeadDone = true
         var out = worker.scratch
         out.removeAll(keepingCapacity: true)
-        HeadWriter.appendStatusLine(response.status, to: &out)
-        HeadWriter.append("Date: ", to: &out)
-        out.append(contentsOf: worker.date.value)
-        HeadWriter.append("\r\n", to: &out)
-        for (name, value) in response.headers + corsHeaders {
-            HeadWriter.append(name, to: &out)
-            HeadWriter.append(": ", to: &out)
-            HeadWriter.append(value, to: &out)
-            HeadWriter.append("\r\n", to: &out)
-        }
-        if !requestID.isEmpty {
-            HeadWriter.append("X-Request-Id: ", to: &out)
-            out.append(contentsOf: requestID)
-            HeadWriter.append("\r\n", to: &out)
-        }
-        if response.status != 204 && response.status != 304 {
-            HeadWriter.append("Content-Length: ", to: &out)
-            HeadWriter.appendDecimal(Int64(response.body.count), to: &out)
-            HeadWriter.append("\r\n", to: &out)
-        }
-        if !keepAlive {
-            HeadWriter.append("Connection: close\r\n", to: &out)
-        } else if head.version == .http10 {
-            HeadWriter.append("Connection: keep-alive\r\n", to: &out)
-        }
-        HeadWriter.append("\r\n", to: &out)
-        if head.method != .head && response.status != 204 && response.status != 304 {
-            out.append(contentsOf: response.body)
-        }
+        LocalAnswerWriter(
+            response: response, date: worker.date.value, corsHeaders: corsHeaders, requestID: requestID,
+            keepAlive: keepAlive, requestMethod: head.method, requestVersion: head.version
+        ).write(into: &out)
         queue(out)
         worker.scratch = out
         phase = .respond
@@ -79,21 +69,14 @@ extension ClientConnection {
     func startLocal(_ handler: LocalHandler) {
         localHandler = handler
         localBody.removeAll(keepingCapacity: true)
-        if head.contentLength > Int64(handler.maxBodyBytes) {
+        if server.setBodyLimit(Int64(handler.maxBodyBytes), contentLength: head.contentLength) != nil {
             sendError(413, "invalid_request", "The request body is too large")
             return
         }
         exchange = ProxyExchangeState()
-        if head.isChunked {
-            exchange.requestBody = .chunked(ChunkedDecoder())
-            exchange.requestBodyDone = false
-        } else if head.contentLength > 0 {
-            exchange.requestBody = .length(remaining: head.contentLength)
-            exchange.requestBodyDone = false
-        }
         phase = .localBody
         deadline = now + limits.clientBodyTimeout
-        if head.expectContinue && !exchange.requestBodyDone && (input?.readableCount ?? 0) == 0 {
+        if server.bodyWanted(buffered: input?.readableCount ?? 0) {
             queueStatic("HTTP/1.1 100 Continue\r\n\r\n")
             flushOutput()
         }
@@ -103,52 +86,33 @@ extension ClientConnection {
     /// Reads the (small) body of a gateway-served request, then hands it to the handler.
     func readLocalBody() {
         guard phase == .localBody, let handler = localHandler else { return }
-        while !exchange.requestBodyDone {
+        while !server.requestComplete {
             if let input, input.readableCount > 0 {
-                switch exchange.requestBody {
-                case .length(let remaining):
-                    let n = Int(min(remaining, Int64(input.readableCount)))
-                    localBody.append(contentsOf: UnsafeRawBufferPointer(rebasing: input.readableBytes[..<n]))
-                    input.consume(n)
-                    if remaining - Int64(n) == 0 {
-                        exchange.requestBodyDone = true
-                    } else {
-                        exchange.requestBody = .length(remaining: remaining - Int64(n))
-                    }
-                case .chunked(var decoder):
-                    do {
-                        while input.readableCount > 0 {
-                            let r = try decoder.decode(input.readableBytes)
-                            if case .data(let range) = r.step {
-                                localBody.append(
-                                    contentsOf: UnsafeRawBufferPointer(rebasing: input.readableBytes[range]))
-                            }
-                            input.consume(r.consumed)
-                            if r.step == .end {
-                                exchange.requestBodyDone = true
-                                break
-                            }
-                            if r.step == .needMore { break }
-                        }
-                    } catch {
-                        refuse(error)
-                        return
-                    }
-                    exchange.requestBody = .chunked(decoder)
-                    if localBody.count > handler.maxBodyBytes {
-                        sendError(413, "invalid_request", "The request body is too large", forceClose: true)
-                        return
-                    }
-                default:
-                    exchange.requestBodyDone = true
+                let (consumed, event) = server.next(input.readableBytes, into: &head)
+                switch event {
+                case .body(let range):
+                    localBody.append(contentsOf: UnsafeRawBufferPointer(rebasing: input.readableBytes[range]))
+                    input.consume(consumed)
+                    continue
+                case .bodyEnd, .head, .paused:
+                    input.consume(consumed)
+                    continue
+                case .needInput:
+                    input.consume(consumed)
+                case .error(.bodyTooLarge):
+                    sendError(413, "invalid_request", "The request body is too large", forceClose: true)
+                    return
+                case .error(let error):
+                    refuse(error)
+                    return
                 }
-                continue
             }
             guard readable else { return }
             if input == nil { input = worker.loop.buffers.take() }
             do {
                 switch try input!.read(from: transport, max: 16384) {
                 case .processed(0):
+                    _ = server.inputEnded()
                     close()
                     return
                 case .processed:

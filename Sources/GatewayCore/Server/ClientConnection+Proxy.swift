@@ -14,11 +14,7 @@ struct ProxyExchangeState {
     /// A WebSocket handshake the route passes through, and the accept value its 101 must carry.
     var upgrade = false
     var webSocketAccept: [UInt8] = []
-    var requestBody: Body = .none
-    var requestBodyDone = true
-    var requestBodyBytes: Int64 = 0
     var requestBodySent = false
-    var sentContinue = false
     /// Any byte of the answer has arrived: no retry any more.
     var responseBytesSeen = false
     var responseHeadDone = false
@@ -58,13 +54,6 @@ extension ClientConnection: UpstreamOwner {
                 break
             }
         }
-        if head.isChunked {
-            exchange.requestBody = .chunked(ChunkedDecoder())
-            exchange.requestBodyDone = false
-        } else if head.contentLength > 0 {
-            exchange.requestBody = .length(remaining: head.contentLength)
-            exchange.requestBodyDone = false
-        }
         let target = worker.nextUpstream(route)
         exchange.target = target
         var out = worker.scratch
@@ -101,12 +90,9 @@ extension ClientConnection: UpstreamOwner {
         exchange.attempts += 1
         deadline = now + (up.connecting ? limits.upstreamConnectTimeout : upstreamWaitTimeout)
         up.queue(upstreamRequestHead)
-        if head.expectContinue && !exchange.requestBodyDone && !exchange.sentContinue
-            && (input?.readableCount ?? 0) == 0
-        {
+        if server.bodyWanted(buffered: input?.readableCount ?? 0) {
             // The gateway handles Expect itself (the header is not forwarded): the route and
             // policy accepted the request, so the client may send its body.
-            exchange.sentContinue = true
             queueStatic("HTTP/1.1 100 Continue\r\n\r\n")
             flushOutput()
         }
@@ -124,7 +110,7 @@ extension ClientConnection: UpstreamOwner {
 
     private func pumpRequestBody() {
         guard phase == .proxy, let up = upstream else { return }
-        while !exchange.requestBodyDone {
+        while !server.requestComplete {
             if up.pendingOutput > ClientConnection.highWater {
                 // Flush before giving up: events are edge-triggered, so stopping while the
                 // upstream socket could still take bytes would wait for an edge that never comes.
@@ -146,6 +132,7 @@ extension ClientConnection: UpstreamOwner {
                 switch try input!.read(from: transport, max: 65536) {
                 case .processed(0):
                     // The client gave up in the middle of its body.
+                    _ = server.inputEnded()
                     abort()
                     return
                 case .processed:
@@ -164,7 +151,7 @@ extension ClientConnection: UpstreamOwner {
             upstreamFailed(up, error)
             return
         }
-        if exchange.requestBodyDone && deadline < now + upstreamWaitTimeout && exchange.responseHeadDone == false {
+        if server.requestComplete && deadline < now + upstreamWaitTimeout && exchange.responseHeadDone == false {
             deadline = now + upstreamWaitTimeout
         }
     }
@@ -172,57 +159,43 @@ extension ClientConnection: UpstreamOwner {
     /// Moves body bytes from the client's buffer into the upstream's output. Returns false
     /// if the exchange ended.
     private func forwardRequestBody(from input: IOBuffer, to up: UpstreamConnection) -> Bool {
-        let maxBody = route?.config.maxBodyBytes ?? limits.maxBodyBytes
-        switch exchange.requestBody {
-        case .length(let remaining):
-            let n = Int(min(remaining, Int64(input.readableCount)))
-            up.queue(UnsafeRawBufferPointer(rebasing: input.readableBytes[..<n]))
-            input.consume(n)
-            exchange.requestBodySent = true
-            exchange.requestBodyBytes += Int64(n)
-            if remaining - Int64(n) == 0 {
-                exchange.requestBody = .none
-                exchange.requestBodyDone = true
-            } else {
-                exchange.requestBody = .length(remaining: remaining - Int64(n))
-            }
-        case .chunked(var decoder):
-            while input.readableCount > 0 {
-                let r: (consumed: Int, step: ChunkedDecoder.Step)
-                do {
-                    r = try decoder.decode(input.readableBytes)
-                } catch {
-                    exchange.requestBody = .none
-                    if exchange.responseHeadDone { abort() } else { dropUpstream(); refuse(error) }
-                    return false
-                }
-                switch r.step {
-                case .data(let range):
-                    exchange.requestBodyBytes += Int64(range.count)
-                    if exchange.requestBodyBytes > maxBody {
-                        exchange.requestBody = .none
-                        tooLarge()
-                        return false
-                    }
+        while !server.requestComplete && input.readableCount > 0 {
+            let (consumed, event) = server.next(input.readableBytes, into: &head)
+            switch event {
+            case .body(let range):
+                let bytes = UnsafeRawBufferPointer(rebasing: input.readableBytes[range])
+                if head.isChunked {
+                    // Re-framed: the gateway's own chunk sizes, no extensions, no trailers.
                     up.queueChunkHeader(range.count)
-                    up.queue(UnsafeRawBufferPointer(rebasing: input.readableBytes[range]))
+                    up.queue(bytes)
                     up.queueStatic("\r\n")
-                    exchange.requestBodySent = true
-                case .end:
-                    up.queueStatic("0\r\n\r\n")
-                    input.consume(r.consumed)
-                    exchange.requestBody = .none
-                    exchange.requestBodyDone = true
-                    return true
-                case .needMore:
-                    break
+                } else {
+                    up.queue(bytes)
                 }
-                input.consume(r.consumed)
-                if r.step == .needMore { break }
+                input.consume(consumed)
+                exchange.requestBodySent = true
+                if !head.isChunked { return true }
+            case .bodyEnd:
+                input.consume(consumed)
+                if head.isChunked { up.queueStatic("0\r\n\r\n") }
+                return true
+            case .needInput:
+                input.consume(consumed)
+                return true
+            case .head, .paused:
+                return true
+            case .error(.bodyTooLarge):
+                tooLarge()
+                return false
+            case .error(let error):
+                if exchange.responseHeadDone {
+                    abort()
+                } else {
+                    dropUpstream()
+                    refuse(error)
+                }
+                return false
             }
-            exchange.requestBody = .chunked(decoder)
-        case .none, .untilClose:
-            exchange.requestBodyDone = true
         }
         return true
     }
@@ -315,7 +288,8 @@ extension ClientConnection: UpstreamOwner {
         exchange.responseHeadDone = true
         worker.upstreamEvent(exchange.target, .responded)
         exchange.upstreamMillis = now - exchange.upstreamStart
-        if !exchange.requestBodyDone { keepAlive = false }
+        // A request body still arriving cannot be told from the next request: close after.
+        let keepAlive = server.responseStarted()
         var out = worker.scratch
         out.removeAll(keepingCapacity: true)
         exchange.clientFraming = ResponseHeadBuilder(
@@ -324,7 +298,7 @@ extension ClientConnection: UpstreamOwner {
             setHeaders: (route?.config.setResponseHeaders ?? []) + corsHeaders, upgrade: false,
             dropCORS: runtime.cors != nil
         ).write(into: &out)
-        if exchange.clientFraming == .untilClose { keepAlive = false }
+        if exchange.clientFraming == .untilClose { self.keepAlive = false }
         queue(out)
         worker.scratch = out
         switch responseHead.framing(requestMethod: head.method) {
@@ -431,7 +405,7 @@ extension ClientConnection: UpstreamOwner {
         let refusal = UpstreamReuse.refusal(
             UpstreamReuse.AnswerEnd(
                 upstreamKeepAlive: responseHead.keepAlive, closeDelimited: !reusable,
-                requestBodyDone: exchange.requestBodyDone, upgraded: exchange.upgrade,
+                requestBodyDone: server.requestComplete, upgraded: exchange.upgrade,
                 leftoverBytes: up.input?.readableCount ?? 0, unsentBytes: up.pendingOutput, pending: pending))
         upstream = nil
         if refusal == nil {
@@ -540,7 +514,7 @@ extension ClientConnection: UpstreamOwner {
             upstreamUnavailable(.connectTimedOut)
             return
         }
-        if !exchange.requestBodyDone && (upstream?.pendingOutput ?? 0) <= ClientConnection.highWater {
+        if !server.requestComplete && (upstream?.pendingOutput ?? 0) <= ClientConnection.highWater {
             dropUpstream()
             sendError(408, "request_timeout", "The request body was not received in time", forceClose: true)
             return

@@ -52,11 +52,16 @@ final class ClientConnection: Selectable {
     var writable = true
     var peerClosed = false
 
-    var scanner = HeadScanner()
+    /// The request side of HTTP/1.1 (framing, keep-alive, pipelining, Expect, body limits,
+    /// timers): this driver feeds it the buffered bytes and carries out its actions.
+    var server: HTTPServerStateMachine
     var head = RequestHead()
-    var requestCount = 0
-    /// Whether the connection stays open after the current exchange.
-    var keepAlive = true
+    /// Whether the connection stays open after the current exchange (the state machine's
+    /// decision; setting false asks it to close after this response).
+    var keepAlive: Bool {
+        get { server.keepAlive }
+        set { if !newValue { server.requestClose() } }
+    }
     var runtime: GatewayRuntime
     var requestStart: Int64 = 0
     var requestID: [UInt8] = []
@@ -96,6 +101,12 @@ final class ClientConnection: Selectable {
         self.worker = worker
         self.runtime = admin ? worker.adminRuntime : worker.runtime
         self.admin = admin
+        self.server = HTTPServerStateMachine(configuration: ClientConnection.serverConfiguration(runtime))
+    }
+
+    static func serverConfiguration(_ runtime: GatewayRuntime) -> HTTPServerStateMachine.Configuration {
+        HTTPServerStateMachine.Configuration(
+            limits: runtime.httpLimits, maxRequestsPerConnection: runtime.config.limits.maxRequestsPerConnection)
     }
 
     var now: Int64 { worker.loop.now }
@@ -144,16 +155,19 @@ final class ClientConnection: Selectable {
     private func readHead() {
         while phase == .idle || phase == .head {
             if let input, input.readableCount > 0 {
-                let end: Int?
-                do {
-                    end = try scanner.scan(input.readableBytes, limits: runtime.httpLimits)
-                } catch {
+                let (consumed, event) = server.next(input.readableBytes, into: &head)
+                switch event {
+                case .head:
+                    input.consume(consumed)
+                    headComplete()
+                    return
+                case .error(let error):
                     refuse(error)
                     return
-                }
-                if let end {
-                    headComplete(end)
+                case .paused:
                     return
+                case .needInput, .body, .bodyEnd:
+                    break
                 }
             }
             guard readable else { break }
@@ -164,6 +178,7 @@ final class ClientConnection: Selectable {
                 switch try input!.read(from: transport, max: 65536) {
                 case .processed(0):
                     // The client closed: between requests that is normal, mid-head it gave up.
+                    _ = server.inputEnded()
                     close()
                     return
                 case .processed:
@@ -192,26 +207,15 @@ final class ClientConnection: Selectable {
         }
     }
 
-    private func headComplete(_ end: Int) {
+    private func headComplete() {
         requestStart = now
-        let buffer = input!
-        let skip = scanner.skipped
-        do {
-            try RequestHeadParser.parse(
-                UnsafeRawBufferPointer(rebasing: buffer.readableBytes[..<end]), skip: skip, limits: runtime.httpLimits,
-                into: &head)
-        } catch {
-            buffer.consume(end)
-            scanner.reset()
-            refuse(error)
-            return
+        let latest = admin ? worker.adminRuntime : worker.runtime
+        if latest !== runtime {
+            runtime = latest
+            server.configuration = ClientConnection.serverConfiguration(latest)
         }
-        buffer.consume(end)
-        scanner.reset()
-        runtime = admin ? worker.adminRuntime : worker.runtime
         client.update(head: head, peer: peer, trusted: runtime.config.edge.trustedProxies)
-        requestCount += 1
-        keepAlive = head.keepAlive && requestCount < limits.maxRequestsPerConnection && !worker.draining
+        if worker.draining { _ = server.drain() }
         assignRequestID()
         dispatch()
     }
@@ -251,7 +255,7 @@ final class ClientConnection: Selectable {
             refuse(pathResult)
             return
         }
-        if head.expectUnsupported {
+        if server.expectationFailed {
             sendError(417, "expectation_failed", "Only Expect: 100-continue is supported")
             return
         }
@@ -294,7 +298,7 @@ final class ClientConnection: Selectable {
         case .route(let r):
             route = r
             routeLabel = r.config.name
-            if head.contentLength > r.config.maxBodyBytes {
+            if server.setBodyLimit(r.config.maxBodyBytes, contentLength: head.contentLength) != nil {
                 sendError(413, "payload_too_large", "The request body is larger than this route accepts")
                 return
             }
@@ -320,7 +324,8 @@ final class ClientConnection: Selectable {
         localHandler = nil
         localBody.removeAll(keepingCapacity: false)
         exchange = ProxyExchangeState()
-        guard keepAlive && !worker.draining else {
+        if worker.draining { _ = server.drain() }
+        guard server.responseEnded() == .readNext else {
             closeGracefully()
             return
         }
@@ -333,7 +338,7 @@ final class ClientConnection: Selectable {
 
     /// On SIGTERM: connections between requests close now; others after their exchange.
     func drainIfIdle() {
-        if phase == .idle { close() }
+        if server.drain() == .close || phase == .idle { close() }
     }
 
     // MARK: Output
@@ -388,12 +393,17 @@ final class ClientConnection: Selectable {
 
     func timedOut() {
         switch phase {
-        case .idle, .linger, .closed:
+        case .idle, .head, .localBody:
+            switch server.timerFired() {
+            case .respond(.headerTimeout):
+                sendError(408, "request_timeout", "The request head was not received in time", forceClose: true)
+            case .respond:
+                sendError(408, "request_timeout", "The request body was not received in time", forceClose: true)
+            default:
+                close()
+            }
+        case .linger, .closed:
             close()
-        case .head:
-            sendError(408, "request_timeout", "The request head was not received in time", forceClose: true)
-        case .localBody:
-            sendError(408, "request_timeout", "The request body was not received in time", forceClose: true)
         case .proxy:
             proxyTimedOut()
         case .localPending, .respond, .tunnel:
@@ -458,6 +468,7 @@ final class ClientConnection: Selectable {
         guard phase != .closed else { return }
         if phase == .proxy || phase == .tunnel { proxyAbandon() }
         phase = .closed
+        server.closed()
         deadline = 0
         worker.loop.deregister(fd)
         transport.close()
