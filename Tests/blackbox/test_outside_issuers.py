@@ -373,3 +373,29 @@ def test_key_fetch_redirects_and_timeouts(gateway_factory, tmp_path, upstream, i
     assert call(gw, "/api", en.mint()).status_code == 401
     # The loop is not stuck behind the slow server: the redirected issuer keeps serving.
     assert call(gw, "/api", kc.mint()).status_code == 200
+
+
+def test_logout_revokes_an_outside_token_by_its_jti_only(gateway_factory, tmp_path, upstream, idp):
+    """Outside tokens are verified statelessly; logout with one revokes exactly that token (its
+    jti), never a session or subject of the gateway's own that its sid or sub might spell."""
+    kc = idp["kc"]
+    gw = gateway_with(gateway_factory, tmp_path, upstream, [trusted(kc, idp.ca_file)])
+    assert ready(gw, kc)
+    token, other = kc.mint(), kc.mint()
+    assert call(gw, "/api", token).status_code == 200
+    r = requests.post(gw.url + "/auth/logout", headers={"Authorization": "Bearer " + token}, timeout=10)
+    assert r.status_code == 204, r.text
+    refused = call(gw, "/api", token)
+    assert refused.status_code == 401
+    assert 'error="invalid_token"' in refused.headers["WWW-Authenticate"]
+    # Another token of the same user and issuer (another jti) is untouched.
+    assert call(gw, "/api", other).status_code == 200
+    # "Everywhere" would name a subject of another issuer: refused, nothing revoked.
+    r = requests.post(gw.url + "/auth/logout?all=true", headers={"Authorization": "Bearer " + other}, timeout=10)
+    assert r.status_code == 400, r.text
+    assert call(gw, "/api", other).status_code == 200
+    # A forged outside token (signed with another key) is no credential for logout either.
+    forged = kc.mint(key=idp["entra"].keys[idp["entra"].current_kid])
+    r = requests.post(gw.url + "/auth/logout", headers={"Authorization": "Bearer " + forged}, timeout=10)
+    assert r.status_code == 401
+    assert call(gw, "/api", other).status_code == 200

@@ -91,7 +91,9 @@ extension GatewayRuntime {
         if let p = a.jwksPath { local.append((Array(p.utf8), JWKSHandler(document: keys.jwks))) }
         if let services, keys.canSign {
             let endpoints = AuthEndpoints(
-                flows: AuthFlows(services: services, keys: keys, auth: a, authenticator: authenticator))
+                flows: AuthFlows(
+                    services: services, keys: keys, auth: a, authenticator: authenticator,
+                    issuers: trusted?.directory))
             if authenticator != nil, let p = a.loginPath {
                 local.append((Array(p.utf8), LoginHandler(endpoints: endpoints)))
             }

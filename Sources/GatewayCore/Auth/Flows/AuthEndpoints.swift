@@ -240,10 +240,17 @@ struct LogoutHandler: ParameterHandler {
     func handle(_ p: RequestParameters, _ request: LocalRequest, respond: LocalResponder) {
         let all = p.flag("all") || RequestParameters.query(request.query)["all"] == "true"
         var access: Claims?
+        var outside = false
         if let bearer = request.bearerToken {
             switch endpoints.flows.boundAccessToken(bearer) {
             case .success(let t): access = t.claims
             case .failure(let e):
+                if let claims = endpoints.flows.outsideAccessToken(bearer) {
+                    // A trusted outside issuer's token: revoked by its jti at every replica.
+                    access = claims
+                    outside = true
+                    break
+                }
                 return respond.respond(
                     .error(
                         401, "invalid_token", "The access token is invalid: \(e)",
@@ -265,7 +272,7 @@ struct LogoutHandler: ParameterHandler {
                 return respond.respond(done())
             }
         }
-        endpoints.flows.logout(access: access, refresh: refresh, all: all) { r in
+        endpoints.flows.logout(access: access, refresh: outside ? nil : refresh, all: all, outside: outside) { r in
             switch r {
             case .success: respond.respond(done())
             case .failure(let f): respond.respond(endpoints.failure(f, style: .gateway))

@@ -10,12 +10,18 @@ final class AuthFlows: Sendable {
     let auth: AuthSettings
     let authenticator: (any Authenticator)?
     let minter: TokenMinter
+    /// Trusted outside issuers, whose valid tokens logout revokes by `jti`; nil without any.
+    let issuers: IssuerDirectory?
 
-    init(services: TokenServices, keys: TokenKeys, auth: AuthSettings, authenticator: (any Authenticator)?) {
+    init(
+        services: TokenServices, keys: TokenKeys, auth: AuthSettings, authenticator: (any Authenticator)?,
+        issuers: IssuerDirectory? = nil
+    ) {
         self.services = services
         self.keys = keys
         self.auth = auth
         self.authenticator = authenticator
+        self.issuers = issuers
         minter = TokenMinter(keys: keys)
     }
 
@@ -128,6 +134,21 @@ final class AuthFlows: Sendable {
         }
     }
 
+    /// The claims of a currently valid token of a trusted outside issuer (its keys, its `iss`,
+    /// its policy), or nil: what logout needs to revoke such a token by `jti`.
+    func outsideAccessToken(_ token: String) -> Claims? {
+        guard let directory = issuers, !directory.issuers.isEmpty else { return nil }
+        let view = IssuerView(directory: directory)
+        _ = view.refresh()  // the keys published now
+        return Array(token.utf8).withUnsafeBytes { b -> Claims? in
+            guard let index = OutsideToken.issuerIndex(b, directory), let issuerKeys = view.keys[index],
+                let verified = try? issuerKeys.verifier.verify(token: b, now: ClaimValidator.currentTime()),
+                (try? directory.issuers[index].check(verified)) != nil
+            else { return nil }
+            return verified.claims
+        }
+    }
+
     func refresh(_ presented: RefreshToken, bound: BoundAccessToken?, completion: @escaping GrantCompletion) {
         let now = WallClock.millis()
         let successor = presented.successor()
@@ -217,8 +238,10 @@ final class AuthFlows: Sendable {
     }
 
     /// Revokes the family of the presented token, or every family of the subject (`all`).
+    /// `outside`: `access` is a trusted outside issuer's token. Only its `jti` is revoked: its
+    /// `sid` and `sub` name sessions and users of another issuer, not the gateway's families.
     func logout(
-        access: Claims?, refresh: RefreshToken?, all: Bool,
+        access: Claims?, refresh: RefreshToken?, all: Bool, outside: Bool = false,
         completion: @escaping @Sendable (Result<Void, GrantFailure>) -> Void
     ) {
         let now = WallClock.millis()
@@ -234,6 +257,21 @@ final class AuthFlows: Sendable {
                 services.logger.error("logout not recorded: \(e)")
                 completion(.failure(.unavailable("The token store is unavailable")))
             }
+        }
+        if outside {
+            guard !all, let access, let jti = access.jti, let exp = access.exp else {
+                completion(
+                    .failure(
+                        .invalidRequest(
+                            all
+                                ? "Logging out everywhere needs the gateway's own token"
+                                : "This token has no jti and exp to revoke it by")))
+                return
+            }
+            store.revokeToken(jti: jti, expiresAt: saturatingSum(epochMillis(exp), tokens.leeway), now: now) {
+                finish($0.map { [$0] })
+            }
+            return
         }
         if all {
             if let access, let subject = access.sub, mayLogOutEverywhere(access, now: now) {
