@@ -41,7 +41,6 @@ extension ClientConnection {
         if response.close || phase == .linger { self.keepAlive = false }
         let keepAlive = server.responseStarted()
         exchange.status = response.status
-        exchange.responseHeadDone = true
         var out = worker.scratch
         out.removeAll(keepingCapacity: true)
         LocalAnswerWriter(
@@ -73,7 +72,7 @@ extension ClientConnection {
             sendError(413, "invalid_request", "The request body is too large")
             return
         }
-        exchange = ProxyExchangeState()
+        exchange = ExchangeRecord()
         phase = .localBody
         deadline = now + limits.clientBodyTimeout
         if server.bodyWanted(buffered: input?.readableCount ?? 0) {

@@ -1,31 +1,9 @@
 import EventLoop
 import HTTP1
 
-/// Per-exchange proxy state, reset for each request.
-struct ProxyExchangeState {
-    enum Body {
-        case none
-        case length(remaining: Int64)
-        case chunked(ChunkedDecoder)
-        case untilClose
-    }
-    var target: UpstreamURL?
-    var attempts = 0
-    /// A WebSocket handshake the route passes through, and the accept value its 101 must carry.
-    var upgrade = false
-    var webSocketAccept: [UInt8] = []
-    var requestBodySent = false
-    /// Any byte of the answer has arrived: no retry any more.
-    var responseBytesSeen = false
-    var responseHeadDone = false
-    var responseBody: Body = .none
-    var clientFraming: ClientFraming = .asIs
-    var status = 0
-    /// When the request was handed to the upstream, and how long its response head took (ms).
-    var upstreamStart: Int64 = 0
-    var upstreamMillis: Int64?
-}
-
+/// The proxy driver: moves bytes between the client's transport, the `UpstreamConnection`
+/// and the `ProxyExchange` (which makes every protocol decision), and carries out the
+/// exchange's actions. Reading, writing, timers and backpressure stay here.
 extension ClientConnection: UpstreamOwner {
     // MARK: Starting
 
@@ -37,12 +15,14 @@ extension ClientConnection: UpstreamOwner {
             sendError(400, "invalid_request", "The client certificate's subject cannot be forwarded")
             return
         }
-        exchange = ProxyExchangeState()
+        var request = ProxyExchange.Request(
+            method: head.method, version: head.version, replayable: head.method.isIdempotent && !head.hasBody,
+            chunkedBody: head.isChunked)
         if route.config.websocket && head.hasUpgradeField {
             switch WebSocketHandshake.classify(head) {
             case .webSocket:
-                exchange.upgrade = true
-                exchange.webSocketAccept = WebSocketAccept.value(forKey: WebSocketHandshake.key(head) ?? [])
+                request.upgrade = true
+                request.webSocketAccept = WebSocketAccept.value(forKey: WebSocketHandshake.key(head) ?? [])
             case .invalidWebSocket(let error):
                 // RFC 6455 §4.4: a version the server does not speak is answered with the one it does.
                 let extra: [(String, String)] = error == .versionUnsupported ? [("Sec-WebSocket-Version", "13")] : []
@@ -54,15 +34,21 @@ extension ClientConnection: UpstreamOwner {
                 break
             }
         }
+        proxy.start(
+            request,
+            rewrite: ProxyExchange.Rewrite(
+                requestID: requestID, removed: route.removedResponseHeaders,
+                routeHeaders: route.config.setResponseHeaders, corsHeaders: corsHeaders,
+                dropCORS: runtime.cors != nil))
         let target = worker.nextUpstream(route)
-        exchange.target = target
+        exchange = ExchangeRecord(target: target)
         var out = worker.scratch
         out.removeAll(keepingCapacity: true)
         RequestHeadBuilder(
             head: head, route: route, target: target, dropped: route.droppedRequestHeaders,
             clientAddress: client.peerText, secure: transport.isLayered, requestID: requestID,
             identityBlock: identity,
-            upgrade: exchange.upgrade, trustedPeer: client.trustedPeer, listenPort: runtime.config.listen.port
+            upgrade: request.upgrade, trustedPeer: client.trustedPeer, listenPort: runtime.config.listen.port
         ).write(normalizedPath: worker.pathScratch, into: &out)
         upstreamRequestHead = out
         worker.scratch = out
@@ -80,14 +66,13 @@ extension ClientConnection: UpstreamOwner {
             do {
                 conn = try UpstreamConnection.connect(to: target, worker: worker)
             } catch {
-                upstreamUnavailable(error)
+                proxyFailed(.unavailable(error))
                 return
             }
         }
         let up = conn!
         upstream = up
         up.owner = self
-        exchange.attempts += 1
         deadline = now + (up.connecting ? limits.upstreamConnectTimeout : upstreamWaitTimeout)
         up.queue(upstreamRequestHead)
         if server.bodyWanted(buffered: input?.readableCount ?? 0) {
@@ -151,62 +136,36 @@ extension ClientConnection: UpstreamOwner {
             upstreamFailed(up, error)
             return
         }
-        if server.requestComplete && deadline < now + upstreamWaitTimeout && exchange.responseHeadDone == false {
+        if server.requestComplete && deadline < now + upstreamWaitTimeout && !proxy.responseHeadSent {
             deadline = now + upstreamWaitTimeout
         }
     }
 
-    /// Moves body bytes from the client's buffer into the upstream's output. Returns false
-    /// if the exchange ended.
+    /// Passes body bytes from the client's buffer through the exchange to the upstream's
+    /// output. Returns false if the exchange ended.
     private func forwardRequestBody(from input: IOBuffer, to up: UpstreamConnection) -> Bool {
         while !server.requestComplete && input.readableCount > 0 {
             let (consumed, event) = server.next(input.readableBytes, into: &head)
             switch event {
             case .body(let range):
-                let bytes = UnsafeRawBufferPointer(rebasing: input.readableBytes[range])
-                if head.isChunked {
-                    // Re-framed: the gateway's own chunk sizes, no extensions, no trailers.
-                    up.queueChunkHeader(range.count)
-                    up.queue(bytes)
-                    up.queueStatic("\r\n")
-                } else {
-                    up.queue(bytes)
-                }
+                proxy.requestBody(UnsafeRawBufferPointer(rebasing: input.readableBytes[range]), to: up)
                 input.consume(consumed)
-                exchange.requestBodySent = true
                 if !head.isChunked { return true }
             case .bodyEnd:
                 input.consume(consumed)
-                if head.isChunked { up.queueStatic("0\r\n\r\n") }
+                proxy.requestBodyEnd(to: up)
                 return true
             case .needInput:
                 input.consume(consumed)
                 return true
             case .head, .paused:
                 return true
-            case .error(.bodyTooLarge):
-                tooLarge()
-                return false
             case .error(let error):
-                if exchange.responseHeadDone {
-                    abort()
-                } else {
-                    dropUpstream()
-                    refuse(error)
-                }
+                carryOut(proxy.requestBodyFailed(error), up)
                 return false
             }
         }
         return true
-    }
-
-    private func tooLarge() {
-        if exchange.responseHeadDone {
-            abort()
-        } else {
-            dropUpstream()
-            sendError(413, "payload_too_large", "The request body is larger than this route accepts", forceClose: true)
-        }
     }
 
     // MARK: Response, upstream → client
@@ -216,24 +175,25 @@ extension ClientConnection: UpstreamOwner {
         while phase == .proxy {
             if pendingOutput > ClientConnection.highWater { break }
             if let buf = up.input, buf.readableCount > 0 {
-                if !exchange.responseHeadDone {
-                    // nil: the exchange ended; true: head taken, relay what follows it;
-                    // false: the head is incomplete, read more.
-                    guard let headTaken = takeResponseHead(up, buf) else { return }
-                    if headTaken { continue }
-                } else {
-                    if relayBody(up, buf) { return }
-                    continue
+                let (consumed, action) = proxy.upstreamBytes(buf.readableBytes, to: self)
+                buf.consume(consumed)
+                if action != .readMore {
+                    carryOut(action, up)
+                    return
                 }
+                if writeFailed {
+                    abort()
+                    return
+                }
+                // The head is incomplete, or the buffer was relayed: read more.
             }
             guard up.readable else { break }
             do {
                 switch try up.read() {
                 case .processed(0):
-                    upstreamEOF(up)
+                    carryOut(proxy.upstreamEOF(reused: up.reused, to: self), up)
                     return
                 case .processed:
-                    exchange.responseBytesSeen = true
                     deadline = now + upstreamWaitTimeout
                 case .wouldBlock:
                     break
@@ -246,171 +206,45 @@ extension ClientConnection: UpstreamOwner {
         if phase == .proxy { flushOutput() }
     }
 
-    /// Parses the upstream's head once complete. Returns nil if the exchange ended, false if
-    /// more bytes are needed, true to go on with the body.
-    private func takeResponseHead(_ up: UpstreamConnection, _ buf: IOBuffer) -> Bool? {
-        let end: Int?
-        do {
-            end = try responseScanner.scan(
-                buf.readableBytes, limits: HTTPLimits(maxRequestLine: 8192, maxHeaderBytes: 65536))
-            if let end {
-                try ResponseHeadParser.parse(
-                    UnsafeRawBufferPointer(rebasing: buf.readableBytes[..<end]), skip: responseScanner.skipped,
-                    limits: HTTPLimits(maxRequestLine: 8192, maxHeaderBytes: 65536, maxHeaderCount: 200),
-                    into: &responseHead)
+    /// Carries out what the exchange decided.
+    private func carryOut(_ action: ProxyAction, _ up: UpstreamConnection?) {
+        switch action {
+        case .readMore:
+            break
+        case .complete:
+            if let up { responseComplete(up) }
+        case .tunnel:
+            if let up { startTunnel(up) }
+        case .retry:
+            if let up {
+                if upstream === up { upstream = nil }
+                up.close()
             }
-        } catch {
-            badGateway("The upstream sent a malformed response")
-            return nil
-        }
-        guard let end else { return false }  // incomplete: leave it buffered, read more
-        buf.consume(end)
-        responseScanner.reset()
-        if responseHead.isInformational {
-            if responseHead.status == 101 {
-                // A switch nobody asked for (or to something else) would turn the client's
-                // connection into a raw pipe to the upstream.
-                guard exchange.upgrade else {
-                    badGateway("The upstream switched protocols without being asked to")
-                    return nil
-                }
-                guard WebSocketHandshake.answerSwitches(responseHead, accept: exchange.webSocketAccept) else {
-                    badGateway("The upstream's 101 answer is not a WebSocket handshake answer")
-                    return nil
-                }
-                startTunnel(up)
-                return nil
-            }
-            // 100/103 answers are the gateway's business (it handled Expect): skip them.
-            return true
-        }
-        exchange.status = responseHead.status
-        exchange.responseHeadDone = true
-        worker.upstreamEvent(exchange.target, .responded)
-        exchange.upstreamMillis = now - exchange.upstreamStart
-        // A request body still arriving cannot be told from the next request: close after.
-        let keepAlive = server.responseStarted()
-        var out = worker.scratch
-        out.removeAll(keepingCapacity: true)
-        exchange.clientFraming = ResponseHeadBuilder(
-            response: responseHead, requestMethod: head.method, clientVersion: head.version, keepAlive: keepAlive,
-            requestID: requestID, removed: route?.removedResponseHeaders ?? HeaderNameSet([]),
-            setHeaders: (route?.config.setResponseHeaders ?? []) + corsHeaders, upgrade: false,
-            dropCORS: runtime.cors != nil
-        ).write(into: &out)
-        if exchange.clientFraming == .untilClose { self.keepAlive = false }
-        queue(out)
-        worker.scratch = out
-        switch responseHead.framing(requestMethod: head.method) {
-        case .none:
-            responseComplete(up)
-            return nil
-        case .length(let n):
-            exchange.responseBody = .length(remaining: n)
-        case .chunked:
-            exchange.responseBody = .chunked(ChunkedDecoder())
-        case .untilClose:
-            exchange.responseBody = .untilClose
-        }
-        return true
-    }
-
-    /// Relays body bytes; returns true if the exchange ended (or the client closed).
-    private func relayBody(_ up: UpstreamConnection, _ buf: IOBuffer) -> Bool {
-        switch exchange.responseBody {
-        case .length(let remaining):
-            let n = Int(min(remaining, Int64(buf.readableCount)))
-            queue(UnsafeRawBufferPointer(rebasing: buf.readableBytes[..<n]))
-            buf.consume(n)
-            if remaining - Int64(n) == 0 {
-                responseComplete(up)
-                return true
-            }
-            exchange.responseBody = .length(remaining: remaining - Int64(n))
-        case .chunked(var decoder):
-            while buf.readableCount > 0 {
-                let r: (consumed: Int, step: ChunkedDecoder.Step)
-                do {
-                    r = try decoder.decode(buf.readableBytes)
-                } catch {
-                    // Mid-body: the client can only learn of it by the connection closing.
-                    abort()
-                    return true
-                }
-                switch r.step {
-                case .data(let range):
-                    if exchange.clientFraming == .chunked {
-                        queueChunkHeader(range.count)
-                        queue(UnsafeRawBufferPointer(rebasing: buf.readableBytes[range]))
-                        queueStatic("\r\n")
-                    } else {
-                        queue(UnsafeRawBufferPointer(rebasing: buf.readableBytes[range]))
-                    }
-                case .end:
-                    buf.consume(r.consumed)
-                    if exchange.clientFraming == .chunked { queueStatic("0\r\n\r\n") }
-                    responseComplete(up)
-                    return true
-                case .needMore:
-                    break
-                }
-                buf.consume(r.consumed)
-                if pendingOutput > ClientConnection.highWater { break }
-            }
-            exchange.responseBody = .chunked(decoder)
-        case .untilClose:
-            if exchange.clientFraming == .chunked {
-                queueChunkHeader(buf.readableCount)
-                queue(buf.readableBytes)
-                queueStatic("\r\n")
-            } else {
-                queue(buf.readableBytes)
-            }
-            buf.consume(buf.readableCount)
-        case .none:
-            responseComplete(up)
-            return true
-        }
-        if writeFailed {
-            abort()
-            return true
-        }
-        return false
-    }
-
-    private func upstreamEOF(_ up: UpstreamConnection) {
-        if !exchange.responseHeadDone {
-            if !exchange.responseBytesSeen && canRetry(up) {
-                retry(up)
-            } else {
-                badGateway("The upstream closed the connection without answering")
-            }
-            return
-        }
-        if case .untilClose = exchange.responseBody {
-            if exchange.clientFraming == .chunked { queueStatic("0\r\n\r\n") }
-            up.readable = false
-            responseComplete(up, reusable: false)
-        } else {
-            // Truncated body: the client must not mistake it for a complete one.
+            connectUpstream(fresh: true)
+        case .fail(let failure):
+            proxyFailed(failure)
+        case .abort:
             abort()
         }
     }
 
     /// The answer is complete: keep the upstream connection if it can serve another.
-    private func responseComplete(_ up: UpstreamConnection, reusable: Bool = true) {
-        // A last read that filled the buffer may have left bytes in the socket, past the
-        // answer's end, with no new edge to report them: look before pooling.
-        let pending: Syscall.Pending = reusable && up.readable ? up.pendingInput() : .nothing
-        let refusal = UpstreamReuse.refusal(
-            UpstreamReuse.AnswerEnd(
-                upstreamKeepAlive: responseHead.keepAlive, closeDelimited: !reusable,
-                requestBodyDone: server.requestComplete, upgraded: exchange.upgrade,
-                leftoverBytes: up.input?.readableCount ?? 0, unsentBytes: up.pendingOutput, pending: pending))
+    private func responseComplete(_ up: UpstreamConnection) {
+        let leftover = up.input?.readableCount ?? 0
+        var refusal = proxy.reuseRefusal(
+            requestBodyDone: server.requestComplete, leftoverBytes: leftover, unsentBytes: up.pendingOutput)
+        if refusal == nil && up.readable {
+            // A last read that filled the buffer may have left bytes in the socket, past the
+            // answer's end, with no new edge to report them: look before pooling.
+            refusal = proxy.reuseRefusal(
+                requestBodyDone: server.requestComplete, leftoverBytes: leftover, unsentBytes: up.pendingOutput,
+                pending: up.pendingInput())
+        }
         upstream = nil
         if refusal == nil {
             worker.upstreamPool.give(up, now: now)
         } else {
+            up.readable = false
             up.close()
         }
         phase = .respond
@@ -451,15 +285,7 @@ extension ClientConnection: UpstreamOwner {
             close()
             return
         }
-        if !exchange.responseBytesSeen && canRetry(up) {
-            retry(up)
-            return
-        }
-        if exchange.responseHeadDone {
-            abort()
-        } else {
-            upstreamUnavailable(failure)
-        }
+        carryOut(proxy.upstreamFailed(failure, reused: up.reused), up)
     }
 
     /// Resumes relaying once the client has taken what was queued.
@@ -472,60 +298,35 @@ extension ClientConnection: UpstreamOwner {
         }
     }
 
-    /// One retry, on a fresh connection, of an idempotent request without a body whose
-    /// pooled connection failed before any byte of the answer (SPEC §3).
-    private func canRetry(_ up: UpstreamConnection) -> Bool {
-        up.reused && exchange.attempts == 1 && head.method.isIdempotent && !exchange.requestBodySent
-            && !head.hasBody
-    }
-
-    private func retry(_ up: UpstreamConnection) {
-        if upstream === up { upstream = nil }
-        up.close()
-        connectUpstream(fresh: true)
-    }
-
-    private func upstreamUnavailable(_ failure: UpstreamFailure) {
-        worker.upstreamUnavailable(exchange.target, failure)
-        if case .tls(let reason) = failure, let target = exchange.target {
-            // The operator needs the reason (wrong CA, name mismatch); the client gets a plain 502.
-            Logger(level: runtime.config.log.level).warning("TLS to upstream \(target) failed: \(reason)")
-        }
+    /// Answers for an upstream that did not: nothing of the response went out yet.
+    private func proxyFailed(_ failure: ProxyFailure) {
         dropUpstream()
         switch failure {
-        case .connectTimedOut:
-            sendError(504, "upstream_timeout", "The upstream did not accept the connection in time")
-        default:
-            sendError(502, "bad_gateway", "The upstream is unavailable")
-        }
-    }
-
-    private func badGateway(_ description: String) {
-        dropUpstream()
-        if exchange.responseHeadDone {
-            abort()
-        } else {
-            sendError(502, "bad_gateway", description)
+        case .unavailable(let reason):
+            worker.upstreamUnavailable(exchange.target, reason)
+            if case .tls(let why) = reason, let target = exchange.target {
+                // The operator needs the reason (wrong CA, name mismatch); the client gets a plain 502.
+                Logger(level: runtime.config.log.level).warning("TLS to upstream \(target) failed: \(why)")
+            }
+            sendError(failure.status, failure.status == 504 ? "upstream_timeout" : "bad_gateway", failure.description)
+        case .responseTimeout:
+            worker.upstreamEvent(exchange.target, .timedOut)
+            sendError(504, "upstream_timeout", failure.description)
+        case .requestBodyTimeout:
+            sendError(408, "request_timeout", failure.description, forceClose: true)
+        case .requestBody(let error):
+            refuse(error)
+        case .malformedResponse, .closedWithoutAnswer, .unaskedSwitch, .badSwitch:
+            sendError(502, "bad_gateway", failure.description)
         }
     }
 
     func proxyTimedOut() {
-        if let up = upstream, up.connecting {
-            upstreamUnavailable(.connectTimedOut)
-            return
-        }
-        if !server.requestComplete && (upstream?.pendingOutput ?? 0) <= ClientConnection.highWater {
-            dropUpstream()
-            sendError(408, "request_timeout", "The request body was not received in time", forceClose: true)
-            return
-        }
-        if exchange.responseHeadDone {
-            abort()
-            return
-        }
-        dropUpstream()
-        worker.upstreamEvent(exchange.target, .timedOut)
-        sendError(504, "upstream_timeout", "The upstream did not answer in time")
+        carryOut(
+            proxy.timedOut(
+                connecting: upstream?.connecting ?? false, requestComplete: server.requestComplete,
+                upstreamBackedUp: (upstream?.pendingOutput ?? 0) > ClientConnection.highWater),
+            upstream)
     }
 
     /// Closes the upstream connection of an exchange that will not complete.
@@ -540,4 +341,25 @@ extension ClientConnection: UpstreamOwner {
         if phase == .tunnel { worker.tunnels.remove(self) }
         dropUpstream()
     }
+}
+
+/// The client side of a proxied exchange: the response goes into the connection's output.
+extension ClientConnection: ExchangeResponseSink {
+    func responseStarting(status: Int) -> Bool {
+        exchange.status = status
+        worker.upstreamEvent(exchange.target, .responded)
+        exchange.upstreamMillis = now - exchange.upstreamStart
+        return server.responseStarted()
+    }
+
+    func responseHead(_ bytes: UnsafeRawBufferPointer, closeAfter: Bool) {
+        if closeAfter { keepAlive = false }
+        queue(bytes)
+    }
+
+    func responseBodyPart(_ bytes: UnsafeRawBufferPointer) {
+        queue(bytes)
+    }
+
+    func responseEnd() {}
 }

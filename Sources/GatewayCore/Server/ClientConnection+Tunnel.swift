@@ -19,18 +19,8 @@ extension ClientConnection {
             worker.tunnels.add(self, sid: grant.sid, jti: grant.jti, closesAt: closesAt)
         }
         exchange.status = 101
-        exchange.responseHeadDone = true
-        var out = worker.scratch
-        out.removeAll(keepingCapacity: true)
-        _ = ResponseHeadBuilder(
-            response: responseHead, requestMethod: head.method, clientVersion: head.version, keepAlive: false,
-            requestID: requestID, removed: route?.removedResponseHeaders ?? HeaderNameSet([]),
-            setHeaders: route?.config.setResponseHeaders ?? [], upgrade: true
-        ).write(into: &out)
-        queue(out)
-        worker.scratch = out
+        proxy.sendSwitchHead(to: self)
         phase = .tunnel
-        keepAlive = false
         deadline = now + limits.idleTimeout
         tunnelDrive()
     }

@@ -75,13 +75,13 @@ final class ClientConnection: Selectable {
     /// CORS headers every response to the current request carries (empty without `Origin`).
     var corsHeaders: [(String, String)] = []
 
-    /// Proxy state of the current exchange (see `ClientConnection+Proxy.swift`).
-    var exchange = ProxyExchangeState()
+    /// What the access log keeps of the current exchange.
+    var exchange = ExchangeRecord()
+    /// The proxy side of the current exchange (reset per request, buffers kept).
+    var proxy = ProxyExchange()
     var upstream: UpstreamConnection?
     /// Kept for a retry on a fresh connection.
     var upstreamRequestHead: [UInt8] = []
-    var responseScanner = HeadScanner()
-    var responseHead = ResponseHead()
 
     /// Local (gateway-answered) request body.
     var localBody: [UInt8] = []
@@ -323,7 +323,8 @@ final class ClientConnection: Selectable {
         authFailure = nil
         localHandler = nil
         localBody.removeAll(keepingCapacity: false)
-        exchange = ProxyExchangeState()
+        exchange = ExchangeRecord()
+        proxy.end()
         if worker.draining { _ = server.drain() }
         guard server.responseEnded() == .readNext else {
             closeGracefully()
