@@ -69,7 +69,6 @@ struct ProxyExchange {
     /// The upstream's (last parsed) head; kept across exchanges for its buffers.
     private(set) var response = ResponseHead()
     var scanner = HeadScanner()
-    private var headOut: [UInt8] = []
 
     init() {}
 
@@ -99,8 +98,9 @@ struct ProxyExchange {
     /// Takes bytes the upstream sent (the whole unconsumed buffer). Returns how many were
     /// used: an incomplete head is left in place (`.readMore`, call again with more), and
     /// bytes past a complete answer or a 101 head are not part of this response.
+    /// `scratch` is where the client's head is rendered (the worker's, shared by its connections).
     mutating func upstreamBytes<S: ExchangeResponseSink>(
-        _ buf: UnsafeRawBufferPointer, to sink: S
+        _ buf: UnsafeRawBufferPointer, scratch: inout HeadBuffer, to sink: S
     ) -> (consumed: Int, action: ProxyAction) {
         if buf.count > 0 { responseBytesSeen = true }
         var consumed = 0
@@ -108,7 +108,7 @@ struct ProxyExchange {
             let rest = UnsafeRawBufferPointer(rebasing: buf[consumed...])
             switch state {
             case .head:
-                let (n, action) = takeHead(rest, sink)
+                let (n, action) = takeHead(rest, &scratch, sink)
                 consumed += n
                 // `nil`: a 1xx was skipped, or the head went out; go on with what follows.
                 guard let action else { continue }
@@ -125,7 +125,7 @@ struct ProxyExchange {
     /// Parses a complete head and sends the client's. Returns the bytes used and nil to go
     /// on (with a body, or after a skipped 1xx), or the action that ends this call.
     private mutating func takeHead<S: ExchangeResponseSink>(
-        _ buf: UnsafeRawBufferPointer, _ sink: S
+        _ buf: UnsafeRawBufferPointer, _ scratch: inout HeadBuffer, _ sink: S
     ) -> (Int, ProxyAction?) {
         let end: Int
         do {
@@ -156,15 +156,15 @@ struct ProxyExchange {
         // A request body still arriving cannot be told from the next request: the server
         // side decides (and closes after, then).
         let keepAlive = sink.responseStarting(status: response.status)
-        headOut.removeAll(keepingCapacity: true)
+        scratch.removeAll()
         clientFraming = ResponseHeadBuilder(
             response: response, requestMethod: request.method, clientVersion: request.version, keepAlive: keepAlive,
             requestID: rewrite.requestID, removed: rewrite.removed,
             setHeaders: rewrite.corsHeaders.isEmpty ? rewrite.routeHeaders : rewrite.routeHeaders + rewrite.corsHeaders,
             upgrade: false, dropCORS: rewrite.dropCORS
-        ).write(into: &headOut)
+        ).write(into: &scratch)
         responseHeadSent = true
-        headOut.withUnsafeBytes { sink.responseHead($0, closeAfter: clientFraming == .untilClose) }
+        sink.responseHead(scratch.bytes, closeAfter: clientFraming == .untilClose)
         switch response.framing(requestMethod: request.method) {
         case .none:
             return (end, finish(sink))
@@ -180,14 +180,14 @@ struct ProxyExchange {
 
     /// Sends the client the head of an accepted 101 (after `.tunnel`; the driver checks the
     /// grant first). The route's response rules apply; CORS does not (not an HTTP answer).
-    mutating func sendSwitchHead<S: ExchangeResponseSink>(to sink: S) {
-        headOut.removeAll(keepingCapacity: true)
+    mutating func sendSwitchHead<S: ExchangeResponseSink>(scratch: inout HeadBuffer, to sink: S) {
+        scratch.removeAll()
         _ = ResponseHeadBuilder(
             response: response, requestMethod: request.method, clientVersion: request.version, keepAlive: false,
             requestID: rewrite.requestID, removed: rewrite.removed, setHeaders: rewrite.routeHeaders, upgrade: true
-        ).write(into: &headOut)
+        ).write(into: &scratch)
         responseHeadSent = true
-        headOut.withUnsafeBytes { sink.responseHead($0, closeAfter: true) }
+        sink.responseHead(scratch.bytes, closeAfter: true)
     }
 
     /// The response is complete: tells the sink, and the driver pools or closes.

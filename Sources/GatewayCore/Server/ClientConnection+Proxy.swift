@@ -42,16 +42,13 @@ extension ClientConnection: UpstreamOwner {
                 dropCORS: runtime.cors != nil))
         let target = worker.nextUpstream(route)
         exchange = ExchangeRecord(target: target)
-        var out = worker.scratch
-        out.removeAll(keepingCapacity: true)
+        upstreamRequestHead.removeAll()
         RequestHeadBuilder(
             head: head, route: route, target: target, dropped: route.droppedRequestHeaders,
             clientAddress: client.peerText, secure: transport.isLayered, requestID: requestID,
             identityBlock: identity,
             upgrade: request.upgrade, trustedPeer: client.trustedPeer, listenPort: runtime.config.listen.port
-        ).write(normalizedPath: worker.pathScratch, into: &out)
-        upstreamRequestHead = out
-        worker.scratch = out
+        ).write(normalizedPath: worker.pathScratch, into: &upstreamRequestHead)
         phase = .proxy
         exchange.upstreamStart = now
         connectUpstream()
@@ -74,7 +71,7 @@ extension ClientConnection: UpstreamOwner {
         upstream = up
         up.owner = self
         deadline = now + (up.connecting ? limits.upstreamConnectTimeout : upstreamWaitTimeout)
-        up.queue(upstreamRequestHead)
+        up.queue(upstreamRequestHead.bytes)
         if server.bodyWanted(buffered: input?.readableCount ?? 0) {
             // The gateway handles Expect itself (the header is not forwarded): the route and
             // policy accepted the request, so the client may send its body.
@@ -175,7 +172,7 @@ extension ClientConnection: UpstreamOwner {
         while phase == .proxy {
             if pendingOutput > ClientConnection.highWater { break }
             if let buf = up.input, buf.readableCount > 0 {
-                let (consumed, action) = proxy.upstreamBytes(buf.readableBytes, to: self)
+                let (consumed, action) = proxy.upstreamBytes(buf.readableBytes, scratch: &worker.headScratch, to: self)
                 buf.consume(consumed)
                 if action != .readMore {
                     carryOut(action, up)

@@ -19,7 +19,7 @@ extension ClientConnection {
             worker.tunnels.add(self, sid: grant.sid, jti: grant.jti, closesAt: closesAt)
         }
         exchange.status = 101
-        proxy.sendSwitchHead(to: self)
+        proxy.sendSwitchHead(scratch: &worker.headScratch, to: self)
         phase = .tunnel
         deadline = now + limits.idleTimeout
         tunnelDrive()

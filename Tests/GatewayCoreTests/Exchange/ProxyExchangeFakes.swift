@@ -40,6 +40,12 @@ final class RecordingSink: ExchangeResponseSink {
     var bodyText: String { String(decoding: body, as: UTF8.self) }
 }
 
+/// A shared `HeadBuffer` (non-copyable), as the worker's is.
+final class Scratch {
+    var buffer = HeadBuffer()
+    init() { buffer.append("HTTP/1.1 500 EARLIER\r\n\r\n") }
+}
+
 /// The upstream side of the request body: the bytes it would be sent.
 final class FakeUpstream: ExchangeUpstreamWriter {
     var bytes: [UInt8] = []
@@ -56,6 +62,8 @@ struct ScriptedExchange {
     /// Read but not consumed: an incomplete head, or bytes past the answer.
     var buffered: [UInt8] = []
     var actions: [ProxyAction] = []
+    /// The driver's head buffer, holding an earlier head: the exchange must start it afresh.
+    let scratch = Scratch()
 
     init(
         method: HTTPMethod = .get, version: HTTPVersion = .http11, replayable: Bool = true,
@@ -74,7 +82,9 @@ struct ScriptedExchange {
         var last = ProxyAction.readMore
         for piece in pieces {
             buffered.append(contentsOf: piece)
-            let (consumed, action) = buffered.withUnsafeBytes { exchange.upstreamBytes($0, to: sink) }
+            let (consumed, action) = buffered.withUnsafeBytes {
+                exchange.upstreamBytes($0, scratch: &scratch.buffer, to: sink)
+            }
             buffered.removeFirst(consumed)
             actions.append(action)
             last = action

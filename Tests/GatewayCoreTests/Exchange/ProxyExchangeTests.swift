@@ -285,7 +285,7 @@ struct ProxyExchangeTests {
         // The frame after the head is the tunnel's, left for the driver to pass on.
         #expect(s.buffered == Array("\u{81}\u{01}x".utf8))
         #expect(s.sink.head.isEmpty, "the driver checks the grant before the head goes out")
-        s.exchange.sendSwitchHead(to: s.sink)
+        s.exchange.sendSwitchHead(scratch: &s.scratch.buffer, to: s.sink)
         #expect(s.sink.headText.hasPrefix("HTTP/1.1 101 "))
         #expect(s.sink.headText.contains("\r\nConnection: upgrade\r\nUpgrade: websocket\r\n"))
         #expect(s.sink.closeAfter)
@@ -364,7 +364,9 @@ struct ProxyExchangeTests {
         var answered = chunkedExchange()
         let sink = RecordingSink()
         let head = Array("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n".utf8)
-        #expect(head.withUnsafeBytes { answered.upstreamBytes($0, to: sink) }.action == .readMore)
+        let scratch = Scratch()
+        let headAction = head.withUnsafeBytes { answered.upstreamBytes($0, scratch: &scratch.buffer, to: sink).action }
+        #expect(headAction == .readMore)
         #expect(relayRequest(&answered, FakeUpstream(), limit: 10, Self.chunkedPost) == .abort)
     }
 
