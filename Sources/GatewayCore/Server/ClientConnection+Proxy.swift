@@ -58,11 +58,10 @@ extension ClientConnection: UpstreamOwner {
         exchange.target = target
         upstreamRequestHead.removeAll()
         RequestHeadBuilder(
-            head: head, route: route, target: target, dropped: route.droppedRequestHeaders,
-            clientAddress: client.peerText, secure: transport.isLayered, requestID: requestID,
+            route: route, clientAddress: client.peerText, secure: transport.isLayered, requestID: requestID,
             identityBlock: identity,
             upgrade: exchange.upgrade, trustedPeer: client.trustedPeer, listenPort: runtime.config.listen.port
-        ).write(normalizedPath: worker.pathScratch, into: &upstreamRequestHead)
+        ).write(&head, target: target, normalizedPath: worker.pathScratch, into: &upstreamRequestHead)
         phase = .proxy
         exchange.upstreamStart = now
         connectUpstream()
@@ -289,11 +288,11 @@ extension ClientConnection: UpstreamOwner {
         let keepAlive = server.responseStarted()
         worker.headScratch.removeAll()
         exchange.clientFraming = ResponseHeadBuilder(
-            response: responseHead, requestMethod: head.method, clientVersion: head.version, keepAlive: keepAlive,
+            requestMethod: head.method, clientVersion: head.version, keepAlive: keepAlive,
             requestID: requestID, removed: route?.removedResponseHeaders ?? HeaderNameSet([]),
             setHeaders: (route?.config.setResponseHeaders ?? []) + corsHeaders, upgrade: false,
             dropCORS: runtime.cors != nil
-        ).write(into: &worker.headScratch)
+        ).write(&responseHead, into: &worker.headScratch)
         if exchange.clientFraming == .untilClose { self.keepAlive = false }
         queue(worker.headScratch.bytes)
         switch responseHead.framing(requestMethod: head.method) {

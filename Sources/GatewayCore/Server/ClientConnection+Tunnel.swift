@@ -22,10 +22,10 @@ extension ClientConnection {
         exchange.responseHeadDone = true
         worker.headScratch.removeAll()
         _ = ResponseHeadBuilder(
-            response: responseHead, requestMethod: head.method, clientVersion: head.version, keepAlive: false,
+            requestMethod: head.method, clientVersion: head.version, keepAlive: false,
             requestID: requestID, removed: route?.removedResponseHeaders ?? HeaderNameSet([]),
             setHeaders: route?.config.setResponseHeaders ?? [], upgrade: true
-        ).write(into: &worker.headScratch)
+        ).write(&responseHead, into: &worker.headScratch)
         queue(worker.headScratch.bytes)
         phase = .tunnel
         keepAlive = false
