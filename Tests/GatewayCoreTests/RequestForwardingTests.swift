@@ -27,10 +27,11 @@ private func forwarded(
     }
     if let failure { throw failure }
     var out = HeadBuffer()
+    let path = Array(head.path.utf8)
     RequestHeadBuilder(
-        head: head, route: route, target: route.config.upstreams[0], dropped: route.droppedRequestHeaders,
-        clientAddress: "127.0.0.1", secure: secure, requestID: Array("rid".utf8), identityBlock: [], upgrade: false
-    ).write(normalizedPath: Array(head.path.utf8), into: &out)
+        route: route, clientAddress: "127.0.0.1", secure: secure, requestID: Array("rid".utf8), identityBlock: [],
+        upgrade: false
+    ).write(&head, target: route.config.upstreams[0], normalizedPath: path, into: &out)
     return String(decoding: out.bytes, as: UTF8.self)
 }
 
@@ -197,13 +198,13 @@ struct TrustedForwardingTests {
         let c = try parseConfig(#"{"routes":[{"path":"/","upstream":"http://127.0.0.1:9001","auth":"none"}]}"#)
         let table = RouteTable(c.routes, identityHeaders: c.identityHeaders.allNames, gatewayCookies: [])
         let route = table.routes[0]
-        let head = try edgeHead(lines)
+        var head = try edgeHead(lines)
         var out = HeadBuffer()
+        let path = Array(head.path.utf8)
         RequestHeadBuilder(
-            head: head, route: route, target: route.config.upstreams[0], dropped: route.droppedRequestHeaders,
-            clientAddress: "10.0.0.2", secure: false, requestID: Array("rid".utf8), identityBlock: [],
+            route: route, clientAddress: "10.0.0.2", secure: false, requestID: Array("rid".utf8), identityBlock: [],
             upgrade: false, trustedPeer: trusted, listenPort: 8080
-        ).write(normalizedPath: Array(head.path.utf8), into: &out)
+        ).write(&head, target: route.config.upstreams[0], normalizedPath: path, into: &out)
         return String(decoding: out.bytes, as: UTF8.self)
     }
 

@@ -26,7 +26,8 @@ struct ClientAddress {
     }
 
     /// Called for every request head; costs nothing beyond a flag test when nobody is trusted.
-    mutating func update(head: RequestHead, peer: SocketAddress?, trusted: TrustedProxies) {
+    /// `head` is `inout` only so that the driver's stored head is not copied for the call.
+    mutating func update(head: inout RequestHead, peer: SocketAddress?, trusted: TrustedProxies) {
         if !peerKnown {
             peerKnown = true
             peerText = peer?.hostText ?? "unknown"

@@ -108,7 +108,9 @@ extension ProxyExchange {
 
     /// Whether the upstream connection may be pooled now that the answer is complete: the
     /// exchange knows the protocol side, the driver the I/O side (see `UpstreamReuse`).
-    func reuseRefusal(
+    /// `mutating` though it changes nothing: called on the connection's stored exchange, a
+    /// non-mutating call would copy the struct out (each of its arrays retained and released).
+    mutating func reuseRefusal(
         requestBodyDone: Bool, leftoverBytes: Int, unsentBytes: Int, pending: Syscall.Pending = .nothing
     ) -> UpstreamReuse.Refusal? {
         UpstreamReuse.refusal(

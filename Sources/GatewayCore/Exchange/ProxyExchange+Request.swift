@@ -17,8 +17,9 @@ extension ProxyExchange {
         }
     }
 
-    /// The request body ended (chunked: the last chunk follows).
-    func requestBodyEnd<U: ExchangeUpstreamWriter>(to upstream: U) {
+    /// The request body ended (chunked: the last chunk follows). `mutating` for the same
+    /// reason as `reuseRefusal`: no copy of the stored exchange.
+    mutating func requestBodyEnd<U: ExchangeUpstreamWriter>(to upstream: U) {
         if request.chunkedBody { upstream.queue(ChunkedEncoder.lastChunk) }
     }
 

@@ -158,11 +158,11 @@ struct ProxyExchange {
         let keepAlive = sink.responseStarting(status: response.status)
         scratch.removeAll()
         clientFraming = ResponseHeadBuilder(
-            response: response, requestMethod: request.method, clientVersion: request.version, keepAlive: keepAlive,
+            requestMethod: request.method, clientVersion: request.version, keepAlive: keepAlive,
             requestID: rewrite.requestID, removed: rewrite.removed,
             setHeaders: rewrite.corsHeaders.isEmpty ? rewrite.routeHeaders : rewrite.routeHeaders + rewrite.corsHeaders,
             upgrade: false, dropCORS: rewrite.dropCORS
-        ).write(into: &scratch)
+        ).write(&response, into: &scratch)
         responseHeadSent = true
         sink.responseHead(scratch.bytes, closeAfter: clientFraming == .untilClose)
         switch response.framing(requestMethod: request.method) {
@@ -183,9 +183,9 @@ struct ProxyExchange {
     mutating func sendSwitchHead<S: ExchangeResponseSink>(scratch: inout HeadBuffer, to sink: S) {
         scratch.removeAll()
         _ = ResponseHeadBuilder(
-            response: response, requestMethod: request.method, clientVersion: request.version, keepAlive: false,
+            requestMethod: request.method, clientVersion: request.version, keepAlive: false,
             requestID: rewrite.requestID, removed: rewrite.removed, setHeaders: rewrite.routeHeaders, upgrade: true
-        ).write(into: &scratch)
+        ).write(&response, into: &scratch)
         responseHeadSent = true
         sink.responseHead(scratch.bytes, closeAfter: true)
     }

@@ -11,12 +11,11 @@ import HTTP1
 ///   matched on, with the client's port if it sent one;
 /// - `X-Forwarded-For` appended, `-Proto`, `-Host` and `X-Request-Id` set;
 /// - framing re-declared by the gateway (Content-Length, or chunked as re-encoded).
+///
+/// The head and the target are parameters of `write`, not stored: a stored copy of a
+/// `RequestHead` retains and releases each of its arrays on every request.
 struct RequestHeadBuilder {
-    let head: RequestHead
     let route: Route
-    let target: UpstreamURL
-    /// Names removed from the request (`Route.droppedRequestHeaders`).
-    let dropped: HeaderNameSet
     let clientAddress: String
     /// The client came over TLS: `X-Forwarded-Proto: https`.
     let secure: Bool
@@ -31,20 +30,30 @@ struct RequestHeadBuilder {
     /// The gateway's listener port, sent as `X-Forwarded-Port` unless a trusted proxy gave one.
     var listenPort = 0
 
-    func write(normalizedPath: [UInt8], into out: inout HeadBuffer) {
+    func write(
+        _ head: inout RequestHead, target: borrowing UpstreamURL, normalizedPath: [UInt8], into out: inout HeadBuffer
+    ) {
+        let dropped = route.droppedRequestHeaders
+        // Read out before the closure: calls on a captured `inout` head copy the whole struct.
+        let fields = head.fields
+        let options = head.connectionOptions
+        let canonicalHost = head.canonicalHost
+        let hostPort = head.hostPort
+        let hasHost = head.hasHost
+        let (hasQuery, queryStart, queryEnd) = (head.hasQuery, Int(head.queryStart), Int(head.queryEnd))
+        head.method.write(into: &out)
         head.bytes.withUnsafeBytes { b in
-            head.method.write(into: &out)
             out.append(0x20)
             normalizedPath.withUnsafeBytes { p in
                 route.upstreamPath(p, base: target.basePath, into: &out)
             }
-            if head.hasQuery {
+            if hasQuery {
                 out.append(UInt8(ascii: "?"))
-                out.append(b, Int(head.queryStart), Int(head.queryEnd))
+                out.append(b, queryStart, queryEnd)
             }
             out.append(" HTTP/1.1\r\nHost: ")
-            if route.config.preserveHost && head.hasHost {
-                head.appendCanonicalAuthority(to: &out)
+            if route.config.preserveHost && hasHost {
+                Self.appendAuthority(canonicalHost, hostPort, to: &out)
             } else {
                 out.append(target.authority)
             }
@@ -54,7 +63,7 @@ struct RequestHeadBuilder {
             var keptProto: Range<Int>?
             var keptHost: Range<Int>?
             var keptPort = false
-            for f in head.fields {
+            for f in fields {
                 let ns = Int(f.nameStart)
                 let ne = Int(f.nameEnd)
                 switch f.known {
@@ -79,7 +88,7 @@ struct RequestHeadBuilder {
                     }
                     if dropped.contains(b, ns, ne) { continue }
                     if !route.config.allowUnderscoresInHeaders && nameHasUnderscore(b, ns, ne) { continue }
-                    if rangesContainName(head.connectionOptions, b, ns, ne) { continue }
+                    if rangesContainName(options, b, ns, ne) { continue }
                     if f.known == .cookie && !route.gatewayCookies.isEmpty {
                         writeCookie(b, f, into: &out)
                         continue
@@ -112,9 +121,9 @@ struct RequestHeadBuilder {
                 out.append("X-Forwarded-Host: ")
                 out.append(b, keptHost.lowerBound, keptHost.upperBound)
                 out.append("\r\n")
-            } else if head.hasHost {
+            } else if hasHost {
                 out.append("X-Forwarded-Host: ")
-                head.appendCanonicalAuthority(to: &out)
+                Self.appendAuthority(canonicalHost, hostPort, to: &out)
                 out.append("\r\n")
             }
             out.append("X-Request-Id: ")
@@ -141,6 +150,16 @@ struct RequestHeadBuilder {
             out.append("\r\n")
         }
         out.append("\r\n")
+    }
+
+    /// The canonical host and, if the client sent one, `:port` (as
+    /// `RequestHead.appendCanonicalAuthority`, without a call on the head).
+    private static func appendAuthority(_ host: [UInt8], _ port: Int32, to out: inout HeadBuffer) {
+        out.append(host)
+        if port >= 0 {
+            out.append(UInt8(ascii: ":"))
+            out.appendDecimal(Int64(port))
+        }
     }
 
     /// One `Cookie` field without the gateway's cookies; copied as it is when it holds none

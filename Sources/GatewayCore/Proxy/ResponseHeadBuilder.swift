@@ -12,8 +12,9 @@ enum ClientFraming: Equatable {
 
 /// Writes the head the client receives for an upstream response: hop-by-hop fields
 /// dropped, framing re-declared, `X-Request-Id` added, route response rules applied.
+/// The response head is a parameter of `write`, not stored (a stored copy retains each of
+/// its arrays on every response).
 struct ResponseHeadBuilder {
-    let response: ResponseHead
     let requestMethod: HTTPMethod
     let clientVersion: HTTPVersion
     let keepAlive: Bool
@@ -35,7 +36,7 @@ struct ResponseHeadBuilder {
     }
 
     /// Writes the head and returns how the body must be framed for the client.
-    func write(into out: inout HeadBuffer) -> ClientFraming {
+    func write(_ response: inout ResponseHead, into out: inout HeadBuffer) -> ClientFraming {
         let framing = response.framing(requestMethod: requestMethod)
         var clientFraming = ClientFraming.asIs
         switch framing {
@@ -45,21 +46,25 @@ struct ResponseHeadBuilder {
             break
         }
         var sawRequestID = false
+        // Read out before the closure: calls on a captured `inout` head copy the whole struct.
+        let fields = response.fields
+        let options = response.connectionOptions
+        let (status, reasonStart, reasonEnd) = (response.status, Int(response.reasonStart), Int(response.reasonEnd))
         response.bytes.withUnsafeBytes { b in
             out.append("HTTP/1.1 ")
-            out.appendDecimal(Int64(response.status))
+            out.appendDecimal(Int64(status))
             out.append(0x20)
-            if response.reasonEnd > response.reasonStart {
-                out.append(b, Int(response.reasonStart), Int(response.reasonEnd))
+            if reasonEnd > reasonStart {
+                out.append(b, reasonStart, reasonEnd)
             } else {
-                out.append(HeadWriter.reasonPhrase(response.status))
+                out.append(HeadWriter.reasonPhrase(status))
             }
             out.append("\r\n")
-            for f in response.fields {
+            for f in fields {
                 let ns = Int(f.nameStart)
                 let ne = Int(f.nameEnd)
                 if f.known.isHopByHop || f.known == .contentLength { continue }
-                if removed.contains(b, ns, ne) || rangesContainName(response.connectionOptions, b, ns, ne) { continue }
+                if removed.contains(b, ns, ne) || rangesContainName(options, b, ns, ne) { continue }
                 if dropCORS && Self.isCORSField(b, ns, ne) { continue }
                 if f.known == .xRequestId { sawRequestID = true }
                 out.append(b, ns, ne)

@@ -16,7 +16,8 @@ extension ClientConnection: UpstreamOwner {
             return
         }
         var request = ProxyExchange.Request(
-            method: head.method, version: head.version, replayable: head.method.isIdempotent && !head.hasBody,
+            method: head.method, version: head.version,  // Stored fields, not `hasBody`: a computed property of the stored head copies it.
+            replayable: head.method.isIdempotent && !head.isChunked && head.contentLength <= 0,
             chunkedBody: head.isChunked)
         if route.config.websocket && head.hasUpgradeField {
             switch WebSocketHandshake.classify(head) {
@@ -44,11 +45,10 @@ extension ClientConnection: UpstreamOwner {
         exchange = ExchangeRecord(target: target)
         upstreamRequestHead.removeAll()
         RequestHeadBuilder(
-            head: head, route: route, target: target, dropped: route.droppedRequestHeaders,
-            clientAddress: client.peerText, secure: transport.isLayered, requestID: requestID,
+            route: route, clientAddress: client.peerText, secure: transport.isLayered, requestID: requestID,
             identityBlock: identity,
             upgrade: request.upgrade, trustedPeer: client.trustedPeer, listenPort: runtime.config.listen.port
-        ).write(normalizedPath: worker.pathScratch, into: &upstreamRequestHead)
+        ).write(&head, target: target, normalizedPath: worker.pathScratch, into: &upstreamRequestHead)
         phase = .proxy
         exchange.upstreamStart = now
         connectUpstream()

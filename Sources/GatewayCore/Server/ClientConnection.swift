@@ -217,7 +217,7 @@ final class ClientConnection: Selectable {
             runtime = latest
             server.configuration = ClientConnection.serverConfiguration(latest)
         }
-        client.update(head: head, peer: peer, trusted: runtime.config.edge.trustedProxies)
+        client.update(head: &head, peer: peer, trusted: runtime.config.edge.trustedProxies)
         if worker.draining { _ = server.drain() }
         assignRequestID()
         dispatch()
@@ -226,7 +226,9 @@ final class ClientConnection: Selectable {
     /// Keeps a valid incoming X-Request-Id, or makes one.
     private func assignRequestID() {
         requestID.removeAll(keepingCapacity: true)
-        if let f = head.first(.xRequestId) {
+        // A loop over the fields, not `head.first(_:)`: a method call on the stored head
+        // copies the whole struct (each of its arrays retained and released).
+        for f in head.fields where f.known == .xRequestId {
             let valid = head.bytes.withUnsafeBytes { b in
                 RequestIDGenerator.isValid(UnsafeRawBufferPointer(rebasing: b[Int(f.valueStart)..<Int(f.valueEnd)]))
             }
@@ -234,6 +236,7 @@ final class ClientConnection: Selectable {
                 requestID.append(contentsOf: head.bytes[Int(f.valueStart)..<Int(f.valueEnd)])
                 return
             }
+            break  // only the first one counts
         }
         worker.requestIDs.next(into: &requestID)
     }

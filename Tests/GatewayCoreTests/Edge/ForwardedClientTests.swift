@@ -28,7 +28,8 @@ struct ForwardedClientTests {
 
     private func client(_ lines: [String], peer: SocketAddress?) throws -> ClientAddress {
         var c = ClientAddress()
-        c.update(head: try edgeHead(lines), peer: peer, trusted: trusted)
+        var head = try edgeHead(lines)
+        c.update(head: &head, peer: peer, trusted: trusted)
         return c
     }
 
@@ -90,9 +91,10 @@ struct ForwardedClientTests {
     @Test("trust is decided per request (a reload may change trusted_proxies)")
     func perRequest() throws {
         var c = ClientAddress()
-        c.update(head: try edgeHead(["X-Forwarded-For: 198.51.100.7"]), peer: proxy, trusted: trusted)
+        var head = try edgeHead(["X-Forwarded-For: 198.51.100.7"])
+        c.update(head: &head, peer: proxy, trusted: trusted)
         #expect(c.text == "198.51.100.7")
-        c.update(head: try edgeHead(["X-Forwarded-For: 198.51.100.7"]), peer: proxy, trusted: TrustedProxies())
+        c.update(head: &head, peer: proxy, trusted: TrustedProxies())
         #expect(c.text == "10.0.0.2" && !c.trustedPeer)
     }
 }

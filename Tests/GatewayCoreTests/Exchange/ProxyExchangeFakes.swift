@@ -102,7 +102,9 @@ struct ScriptedExchange {
 
     /// The pool decision with the I/O side neutral (body sent, nothing unsent or unread).
     var refusal: UpstreamReuse.Refusal? {
-        exchange.reuseRefusal(requestBodyDone: true, leftoverBytes: buffered.count, unsentBytes: 0)
+        mutating get {
+            exchange.reuseRefusal(requestBodyDone: true, leftoverBytes: buffered.count, unsentBytes: 0)
+        }
     }
 }
 
