@@ -15,8 +15,9 @@ extension ClientConnection: UpstreamOwner {
             sendError(400, "invalid_request", "The client certificate's subject cannot be forwarded")
             return
         }
+        // Stored fields, not `hasBody`: a computed property of the stored head copies it.
         var request = ProxyExchange.Request(
-            method: head.method, version: head.version,  // Stored fields, not `hasBody`: a computed property of the stored head copies it.
+            method: head.method, version: head.version,
             replayable: head.method.isIdempotent && !head.isChunked && head.contentLength <= 0,
             chunkedBody: head.isChunked)
         if route.config.websocket && head.hasUpgradeField {
