@@ -26,12 +26,16 @@ final class AccessGrant {
         sid = claims.sid
         jti = claims.jti
         expiresAt = claims.exp.map(epochMillis)
-        scopes = claims.scopes.map(String.init)
+        let scopes = claims.scopes.map(String.init)
+        self.scopes = scopes
         roles = claims.roles
         machine = MachineTokenPolicy.isMachine(claims)
         var lines: [UInt8] = []
         do {
-            try IdentityHeaders.render(claims, names: names, into: &lines)
+            // The scopes split once, for the grant and its header line alike.
+            try IdentityHeaders.render(
+                subject: claims.sub, scopes: claims.scope == nil ? nil : scopes, roles: claims.roles,
+                session: claims.sid, claims: claims, extra: [], names: names, into: &lines)
             identity = lines
             unforwardable = nil
         } catch {

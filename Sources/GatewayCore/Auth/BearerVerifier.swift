@@ -19,16 +19,30 @@ final class BearerVerifier {
         issuers = auth.issuers.flatMap { $0.issuers.isEmpty ? nil : IssuerView(directory: $0) }
     }
 
-    /// The grant of a valid token for `route`; `now` is Unix seconds.
+    /// The grant of a valid token for `route`; `now` is Unix seconds. The token must be a
+    /// token68 (`BearerCredentials.isToken68`).
     func grant(_ token: UnsafeRawBufferPointer, now: Double, route: RouteConfig? = nil) -> Result<
         AccessGrant, JOSEError
     > {
+        cached(token, now: now, route: route) ?? verify(token, now: now, route: route)
+    }
+
+    /// The answer for a token this worker verified before (a hash lookup and a compare), or
+    /// nil when it is not in the cache. A hit is byte for byte a token that passed the
+    /// token68 check and verification, so it needs neither again.
+    func cached(_ token: UnsafeRawBufferPointer, now: Double, route: RouteConfig?) -> Result<
+        AccessGrant, JOSEError
+    >? {
         // A key set published since the last call (rotation, staleness): cached tokens of a
         // dropped key must not outlive it.
         if let issuers, issuers.refresh() { cache.removeAll() }
-        if let entry = cache.entry(token, now: now), let grant = entry.attachment as? AccessGrant {
-            return IssuerPolicy.admit(grant, route: route)
-        }
+        guard let entry = cache.entry(token, now: now), let attachment = entry.attachment else { return nil }
+        // Only `verify` below attaches, and always an AccessGrant: no dynamic cast needed.
+        return IssuerPolicy.admit(unsafeDowncast(attachment, to: AccessGrant.self), route: route)
+    }
+
+    /// Verifies a token the cache does not hold, and caches its grant.
+    func verify(_ token: UnsafeRawBufferPointer, now: Double, route: RouteConfig?) -> Result<AccessGrant, JOSEError> {
         do {
             let grant: AccessGrant
             if let issuers, let index = OutsideToken.issuerIndex(token, issuers.directory) {

@@ -45,7 +45,8 @@ enum RequestPolicy {
         head.bytes.withUnsafeBytes { b in
             for f in head.fields where f.known == .authorization {
                 fields += 1
-                credentials = BearerCredentials.parse(b, Int(f.valueStart)..<Int(f.valueEnd))
+                // The token68 check waits for a cache miss (below).
+                credentials = BearerCredentials.locate(b, Int(f.valueStart)..<Int(f.valueEnd))
             }
         }
         if fields > 1 { credentials = .malformed }
@@ -54,19 +55,19 @@ enum RequestPolicy {
             if mode == .optional { return Decision(outcome: .allow([])) }
             return Decision(outcome: .deny(AuthAnswers.unauthorized(realm: auth.realm)), failure: "missing")
         case .malformed:
-            return Decision(
-                outcome: .deny(
-                    AuthAnswers.invalidRequest(
-                        realm: auth.realm, "The Authorization header is not a valid Bearer credential")),
-                failure: "malformed_header")
+            return malformed(auth)
         case .token(let range):
             let now = ClaimValidator.currentTime()
-            let checked = head.bytes.withUnsafeBytes { b in
-                worker.verifier(for: auth).grant(
-                    UnsafeRawBufferPointer(rebasing: b[range]), now: now, route: route.config)
+            let verifier = worker.verifier(for: auth)
+            let checked = head.bytes.withUnsafeBytes { b -> Result<AccessGrant, JOSEError>? in
+                let token = UnsafeRawBufferPointer(rebasing: b[range])
+                if let hit = verifier.cached(token, now: now, route: route.config) { return hit }
+                guard BearerCredentials.isToken68(b, range) else { return nil }
+                return verifier.verify(token, now: now, route: route.config)
             }
             let grant: AccessGrant
             switch checked {
+            case nil: return malformed(auth)
             case .success(let g): grant = g
             case .failure(let error):
                 return Decision(outcome: .deny(AuthAnswers.invalidToken(realm: auth.realm, error)), failure: error.code)
@@ -91,5 +92,13 @@ enum RequestPolicy {
             }
             return Decision(outcome: .allow(identity), grant: grant)
         }
+    }
+
+    private static func malformed(_ auth: AuthRuntime) -> Decision {
+        Decision(
+            outcome: .deny(
+                AuthAnswers.invalidRequest(
+                    realm: auth.realm, "The Authorization header is not a valid Bearer credential")),
+            failure: "malformed_header")
     }
 }
