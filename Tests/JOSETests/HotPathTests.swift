@@ -148,3 +148,36 @@ struct HotPathTests {
         #expect(Set(short.map { s in s.withUnsafeBytes { VerifiedTokenCache.hash($0) } }).count == short.count)
     }
 }
+
+@Suite("Hot path: scope list")
+struct ScopeListTests {
+    @Test("scopeList equals scopes, ASCII and not, runs of spaces and edges included")
+    func sameAsScopes() throws {
+        for scope in [
+            "", " ", "read", "read write", "  read   write  ", "a b c d e f g h", "admin:users read",
+            "a \u{301}b", "é ü", "x\\ty z", "\u{00A0}a b",
+        ] {
+            let json = #"{"scope":"\#(scope)"}"#
+            let c = try ClaimsScanner.scan(Array(json.utf8))
+            #expect(c.scopeList == c.scopes.map(String.init), "\(scope)")
+        }
+        let none = try ClaimsScanner.scan(Array(#"{"sub":"x"}"#.utf8))
+        #expect(none.scopeList.isEmpty)
+    }
+
+    @Test("claim lookup by name: plain, escaped, absent, and names differing in length")
+    func memberLookup() throws {
+        let c = try ClaimsScanner.scan(Array(#"{"client_id":"c1","client":"x","\u0074enant":"acme","n":1}"#.utf8))
+        #expect(c.kind(of: "client_id") == .string)
+        #expect(c.string("client_id") == "c1")
+        #expect(c.string("client") == "x")
+        #expect(c.string("tenant") == "acme")
+        #expect(c.number("n") == 1)
+        #expect(c.kind(of: "client_i") == nil)
+        #expect(c.kind(of: "client_idx") == nil)
+        #expect(c.kind(of: "") == nil)
+        // A bridged or otherwise non-contiguous name still finds its claim.
+        let lazy = String(Substring("xxtenantxx").dropFirst(2).dropLast(2))
+        #expect(c.string(lazy) == "acme")
+    }
+}

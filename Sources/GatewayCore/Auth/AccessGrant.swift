@@ -26,7 +26,7 @@ final class AccessGrant {
         sid = claims.sid
         jti = claims.jti
         expiresAt = claims.exp.map(epochMillis)
-        let scopes = claims.scopes.map(String.init)
+        let scopes = claims.scopeList
         self.scopes = scopes
         roles = claims.roles
         machine = MachineTokenPolicy.isMachine(claims)

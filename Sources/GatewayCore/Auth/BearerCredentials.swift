@@ -18,8 +18,8 @@ enum BearerCredentials: Equatable {
     }
 
     /// `parse` without the token68 check of the token's characters: `.token` here is a
-    /// candidate, to be checked with `isToken68` unless it is byte for byte a token that
-    /// passed that check before (a verified-token cache hit), which saves a pass over
+    /// candidate, to be checked with `isToken68` unless it verifies (a compact JWS that
+    /// verifies is a token68: three strict base64url segments), which saves a pass over
     /// ~300 bytes per request.
     static func locate(_ bytes: UnsafeRawBufferPointer, _ value: Range<Int>) -> BearerCredentials {
         var i = value.lowerBound

@@ -8,19 +8,22 @@ import JOSE
 /// the keys their fetcher last published (`IssuerView`); new keys empty the cache.
 final class BearerVerifier {
     let auth: AuthRuntime
+    /// `auth.keys.verifier`, held here: reached through the runtime's struct it was copied
+    /// (its arrays and strings retained and released) on every verification.
+    private let verifier: AccessTokenVerifier
     private let cache: VerifiedTokenCache
     private let names: IdentityHeaderNames
     private let issuers: IssuerView?
 
     init(auth: AuthRuntime, names: IdentityHeaderNames, capacity: Int = 4096) {
         self.auth = auth
+        verifier = auth.keys.verifier
         self.names = names
         cache = VerifiedTokenCache(capacity: capacity)
         issuers = auth.issuers.flatMap { $0.issuers.isEmpty ? nil : IssuerView(directory: $0) }
     }
 
-    /// The grant of a valid token for `route`; `now` is Unix seconds. The token must be a
-    /// token68 (`BearerCredentials.isToken68`).
+    /// The grant of a valid token for `route`; `now` is Unix seconds.
     func grant(_ token: UnsafeRawBufferPointer, now: Double, route: RouteConfig? = nil) -> Result<
         AccessGrant, JOSEError
     > {
@@ -28,8 +31,8 @@ final class BearerVerifier {
     }
 
     /// The answer for a token this worker verified before (a hash lookup and a compare), or
-    /// nil when it is not in the cache. A hit is byte for byte a token that passed the
-    /// token68 check and verification, so it needs neither again.
+    /// nil when it is not in the cache. A hit is byte for byte a token that verified, so it
+    /// needs no check but its expiry, revocation and route.
     func cached(_ token: UnsafeRawBufferPointer, now: Double, route: RouteConfig?) -> Result<
         AccessGrant, JOSEError
     >? {
@@ -48,7 +51,7 @@ final class BearerVerifier {
             if let issuers, let index = OutsideToken.issuerIndex(token, issuers.directory) {
                 grant = try outside(token, index: index, view: issuers, now: now)
             } else {
-                let verified = try auth.keys.verifier.verify(token: token, now: now)
+                let verified = try verifier.verify(token: token, now: now)
                 grant = AccessGrant(verified.claims, names: names)
                 cache.insert(token, verified, now: now)?.attachment = grant
             }

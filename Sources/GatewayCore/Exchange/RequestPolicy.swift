@@ -45,7 +45,7 @@ enum RequestPolicy {
         head.bytes.withUnsafeBytes { b in
             for f in head.fields where f.known == .authorization {
                 fields += 1
-                // The token68 check waits for a cache miss (below).
+                // The token68 check waits for a refused token (below).
                 credentials = BearerCredentials.locate(b, Int(f.valueStart)..<Int(f.valueEnd))
             }
         }
@@ -62,8 +62,12 @@ enum RequestPolicy {
             let checked = head.bytes.withUnsafeBytes { b -> Result<AccessGrant, JOSEError>? in
                 let token = UnsafeRawBufferPointer(rebasing: b[range])
                 if let hit = verifier.cached(token, now: now, route: route.config) { return hit }
-                guard BearerCredentials.isToken68(b, range) else { return nil }
-                return verifier.verify(token, now: now, route: route.config)
+                let verified = verifier.verify(token, now: now, route: route.config)
+                // A token that verifies is three strict base64url segments, hence a token68;
+                // only a refused one needs the grammar check, to tell 400 from 401.
+                if case .failure = verified, !BearerCredentials.isToken68(b, range) { return nil }
+                assert(BearerCredentials.isToken68(b, range), "a verified token is a token68")
+                return verified
             }
             let grant: AccessGrant
             switch checked {
