@@ -29,11 +29,12 @@ public final class VerifiedTokenCache {
         let token: [UInt8]
         /// Where the signature segment starts in `token` (after its last '.'; 0 if none).
         let signatureStart: Int
-        public let value: VerifiedJWS
+        /// The verified token, unless it was inserted with its attachment only.
+        public let value: VerifiedJWS?
         let expiresAt: Double
         public var attachment: AnyObject?
 
-        init(hash: Int, token: [UInt8], signatureStart: Int, value: VerifiedJWS, expiresAt: Double) {
+        init(hash: Int, token: [UInt8], signatureStart: Int, value: VerifiedJWS?, expiresAt: Double) {
             self.hash = hash
             self.token = token
             self.signatureStart = signatureStart
@@ -177,7 +178,25 @@ public final class VerifiedTokenCache {
     /// Remembers a verified token until its `exp`. Tokens without `exp`, or already expired, are not kept.
     @discardableResult
     public func insert(_ token: UnsafeRawBufferPointer, _ value: VerifiedJWS, now: Double) -> Entry? {
-        guard let exp = value.claims.exp, now < exp, token.count > 0 else { return nil }
+        guard let exp = value.claims.exp else { return nil }
+        return insert(token, value: value, expiresAt: exp, now: now)
+    }
+
+    /// Remembers a verified token until `expiresAt` (its `exp`) with only what the caller
+    /// derived from it: the claims are then freed with the request that verified them,
+    /// while still in cache, instead of cold at eviction. `lookup` gives nil for it.
+    @discardableResult
+    public func insert(_ token: UnsafeRawBufferPointer, expiresAt: Double, attachment: AnyObject, now: Double) -> Entry?
+    {
+        let e = insert(token, value: nil, expiresAt: expiresAt, now: now)
+        e?.attachment = attachment
+        return e
+    }
+
+    private func insert(_ token: UnsafeRawBufferPointer, value: VerifiedJWS?, expiresAt exp: Double, now: Double)
+        -> Entry?
+    {
+        guard now < exp, token.count > 0 else { return nil }
         let h = Self.hash(token, seed: seed)
         let entry = Entry(
             hash: h, token: Array(token), signatureStart: Self.signatureStart(token), value: value, expiresAt: exp)

@@ -130,6 +130,25 @@ struct HotPathTests {
         for j in model { #expect(cache.lookup(tokens[j].0, now: now) == nil) }
     }
 
+    @Test("an entry kept with its attachment only: found until exp, no verified value, evicted like others")
+    func attachmentOnly() throws {
+        final class Box {}
+        let keys = try JWSKeySet(verificationKeys: [], signingKey: TestKeys.hs256)
+        let now: Double = 1_700_000_000
+        let cache = VerifiedTokenCache(capacity: 2)
+        let t = try keys.sign(payload: bytes(accessClaims(now: now)))
+        let box = Box()
+        let e = try #require(t.withUnsafeBytes { cache.insert($0, expiresAt: now + 10, attachment: box, now: now) })
+        #expect(e.attachment === box && e.value == nil)
+        #expect(t.withUnsafeBytes { cache.entry($0, now: now + 9)?.attachment } === box)
+        #expect(cache.lookup(t, now: now) == nil)  // nothing verified kept to hand out
+        #expect(t.withUnsafeBytes { cache.entry($0, now: now + 10) } == nil)
+        #expect(cache.count == 0)
+        // Already expired: not kept.
+        #expect(t.withUnsafeBytes { cache.insert($0, expiresAt: now, attachment: box, now: now) } == nil)
+        #expect(cache.count == 0)
+    }
+
     @Test("cache hash: tokens differing only in the last 16 bytes or the length hash apart")
     func cacheHash() {
         var a = [UInt8](repeating: 0x41, count: 300)

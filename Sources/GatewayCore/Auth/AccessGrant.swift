@@ -20,7 +20,7 @@ final class AccessGrant {
     /// The verified `iss`, for routes that accept some issuers only.
     let issuer: String?
 
-    init(_ claims: Claims, names: IdentityHeaderNames) {
+    init(_ claims: Claims, names: borrowing IdentityHeaderNames) {
         issuer = claims.iss
         subject = claims.sub
         sid = claims.sid

@@ -53,7 +53,7 @@ final class BearerVerifier {
             } else {
                 let verified = try verifier.verify(token: token, now: now)
                 grant = AccessGrant(verified.claims, names: names)
-                cache.insert(token, verified, now: now)?.attachment = grant
+                remember(token, verified, grant, now: now)
             }
             return IssuerPolicy.admit(grant, route: route)
         } catch {
@@ -78,8 +78,14 @@ final class BearerVerifier {
         }
         try issuer.check(verified)
         let grant = issuer.grant(verified.claims, names: names)
-        cache.insert(token, verified, now: now)?.attachment = grant
+        remember(token, verified, grant, now: now)
         return grant
+    }
+
+    /// Caches the grant alone (the claims die with this request) until the token's `exp`.
+    private func remember(_ token: UnsafeRawBufferPointer, _ verified: VerifiedJWS, _ grant: AccessGrant, now: Double) {
+        guard let exp = verified.claims.exp else { return }
+        cache.insert(token, expiresAt: exp, attachment: grant, now: now)
     }
 }
 

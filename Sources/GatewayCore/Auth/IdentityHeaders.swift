@@ -22,7 +22,8 @@ enum IdentityHeaders {
     /// split already), plus `extra` header lines.
     static func render(
         subject: String?, scopes: [String]?, roles: [String], session: String?, claims: Claims,
-        extra: [(header: String, value: String, claim: String)], names: IdentityHeaderNames, into out: inout [UInt8]
+        extra: [(header: String, value: String, claim: String)], names: borrowing IdentityHeaderNames,
+        into out: inout [UInt8]
     ) throws(Unforwardable) {
         // One allocation for the usual lines (rendered once per token, kept in the cache).
         out.reserveCapacity(out.count + 160)
