@@ -52,8 +52,10 @@ enum IdentityHeaders {
     private static func line(
         _ name: String, _ parts: [String], separator: UInt8, claim: String, into out: inout [UInt8]
     ) throws(Unforwardable) {
+        // Byte appends: a two-byte `append(contentsOf:)` costs ~200 instructions.
         append(name, to: &out)
-        HeadWriter.append(": ", to: &out)
+        out.append(UInt8(ascii: ":"))
+        out.append(UInt8(ascii: " "))
         let start = out.count
         for (k, p) in parts.enumerated() {
             if k > 0 { out.append(separator) }
@@ -66,7 +68,8 @@ enum IdentityHeaders {
             if out[start] == 0x20 || out[end - 1] == 0x20 { throw Unforwardable(claim: claim) }
             for i in start..<end where out[i] < 0x20 || out[i] > 0x7E { throw Unforwardable(claim: claim) }
         }
-        HeadWriter.append("\r\n", to: &out)
+        out.append(0x0D)
+        out.append(0x0A)
     }
 
     /// The UTF-8 bytes of `s`, copied in one go where the string is contiguous (native ones
