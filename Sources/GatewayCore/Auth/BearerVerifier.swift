@@ -52,7 +52,7 @@ final class BearerVerifier {
                 grant = try outside(token, index: index, view: issuers, now: now)
             } else {
                 let verified = try verifier.verify(token: token, now: now)
-                grant = AccessGrant(verified.claims, names: names)
+                grant = AccessGrant(verified.claims, names: names, issuer: verifier.validator.rules.issuer)
                 remember(token, verified, grant, now: now)
             }
             return IssuerPolicy.admit(grant, route: route)
