@@ -26,6 +26,22 @@ public enum HTTPMethod: Equatable, Hashable, Sendable {
         }
     }
 
+    /// Writes the method's name (no `String` for the known ones).
+    public func write(into out: inout HeadBuffer) {
+        switch self {
+        case .get: out.append("GET")
+        case .head: out.append("HEAD")
+        case .post: out.append("POST")
+        case .put: out.append("PUT")
+        case .delete: out.append("DELETE")
+        case .patch: out.append("PATCH")
+        case .options: out.append("OPTIONS")
+        case .trace: out.append("TRACE")
+        case .connect: out.append("CONNECT")
+        case .other(let s): out.append(s)
+        }
+    }
+
     public init(name: String) {
         switch name {
         case "GET": self = .get

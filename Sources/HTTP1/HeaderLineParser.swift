@@ -27,13 +27,11 @@ enum HeaderLineParser {
         i += 1
         while i < end, b[i] == 0x20 || b[i] == 0x09 { i += 1 }
         let valueStart = i
-        var valueEnd = i
         while i < end {
-            // Eight bytes at a time while they are all visible ASCII (0x21...0x7E), as tokens,
-            // base64 and URLs are: valid field-vchars, none of them whitespace.
-            if i + 8 <= end && allVisibleASCII(b.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
+            // Eight bytes at a time while none is a control byte or DEL: valid field content
+            // (VCHAR, SP, obs-text). A block with HTAB or anything invalid goes byte by byte.
+            if i + 8 <= end && allFieldContent(b.loadUnaligned(fromByteOffset: i, as: UInt64.self)) {
                 i += 8
-                valueEnd = i
                 continue
             }
             let c = b[i]
@@ -42,8 +40,10 @@ enum HeaderLineParser {
                 throw .invalidHeaderValue
             }
             i += 1
-            if c != 0x20 && c != 0x09 { valueEnd = i }
         }
+        // Trailing whitespace is not part of the value (RFC 9110 §5.5).
+        var valueEnd = end
+        while valueEnd > valueStart, b[valueEnd - 1] == 0x20 || b[valueEnd - 1] == 0x09 { valueEnd -= 1 }
         return HeaderField(
             nameStart: Int32(start), nameEnd: Int32(nameEnd), valueStart: Int32(valueStart),
             valueEnd: Int32(valueEnd), known: KnownHeader.classify(b, start, nameEnd))
@@ -75,6 +75,21 @@ func lineEndOffset(_ b: UnsafeRawBufferPointer, from start: Int, missing: HTTPPa
 func allVisibleASCII(_ x: UInt64) -> Bool {
     let high: UInt64 = 0x8080_8080_8080_8080
     return (x | (x &- 0x2121_2121_2121_2121) | (x &+ 0x0101_0101_0101_0101)) & high == 0
+}
+
+/// Whether none of the eight bytes of `x` is below 0x20 or equal to 0x7F, i.e. all are
+/// SP, VCHAR or obs-text. `(x - 0x20…) & ~x & 0x80…` is non-zero exactly when some byte is
+/// below 0x20 (the "has less than n" test, exact for n <= 128: a byte at or above 0x80 is
+/// masked by `~x`, and a borrow only starts at a byte that is itself below 0x20); DEL is a
+/// zero byte of `x ^ 0x7F…`, found the same way with n = 1.
+@inline(__always)
+func allFieldContent(_ x: UInt64) -> Bool {
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let high: UInt64 = 0x8080_8080_8080_8080
+    let control = (x &- ones &* 0x20) & ~x & high
+    let d = x ^ (ones &* 0x7F)
+    let del = (d &- ones) & ~d & high
+    return control | del == 0
 }
 
 /// Comma-separated list elements of a field value (RFC 9110 §5.6.1), empty ones skipped.

@@ -86,11 +86,11 @@ public struct RequestHead: Sendable {
 
     /// Appends the canonical host and, if one was sent, `:port` (what `Host` and
     /// `X-Forwarded-Host` carry upstream).
-    public func appendCanonicalAuthority(to out: inout [UInt8]) {
-        out.append(contentsOf: canonicalHost)
+    public func appendCanonicalAuthority(to out: inout HeadBuffer) {
+        out.append(canonicalHost)
         if hostPort >= 0 {
             out.append(UInt8(ascii: ":"))
-            HeadWriter.appendDecimal(Int64(hostPort), to: &out)
+            out.appendDecimal(Int64(hostPort))
         }
     }
 

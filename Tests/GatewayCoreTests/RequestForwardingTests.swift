@@ -26,12 +26,12 @@ private func forwarded(
         }
     }
     if let failure { throw failure }
-    var out: [UInt8] = []
+    var out = HeadBuffer()
     RequestHeadBuilder(
         head: head, route: route, target: route.config.upstreams[0], dropped: route.droppedRequestHeaders,
         clientAddress: "127.0.0.1", secure: secure, requestID: Array("rid".utf8), identityBlock: [], upgrade: false
     ).write(normalizedPath: Array(head.path.utf8), into: &out)
-    return String(decoding: out, as: UTF8.self)
+    return String(decoding: out.bytes, as: UTF8.self)
 }
 
 /// The forwarded field values named `name` (ASCII case-insensitive, exact spelling).
@@ -137,9 +137,9 @@ struct RequestForwardingTests {
         func filter(_ value: String, _ names: [String] = ["rt"]) -> String? {
             let b = Array(value.utf8)
             let n = names.map { Array($0.utf8) }
-            var out: [UInt8] = []
+            var out = HeadBuffer()
             let kept = b.withUnsafeBytes { CookieFilter.appendKept($0, 0, $0.count, removing: n, to: &out) }
-            return kept ? String(decoding: out, as: UTF8.self) : nil
+            return kept ? String(decoding: out.bytes, as: UTF8.self) : nil
         }
         #expect(filter("rt=secret") == nil)
         #expect(filter("a=1; rt=secret; b=\"x y\"") == "a=1; b=\"x y\"")
@@ -198,13 +198,13 @@ struct TrustedForwardingTests {
         let table = RouteTable(c.routes, identityHeaders: c.identityHeaders.allNames, gatewayCookies: [])
         let route = table.routes[0]
         let head = try edgeHead(lines)
-        var out: [UInt8] = []
+        var out = HeadBuffer()
         RequestHeadBuilder(
             head: head, route: route, target: route.config.upstreams[0], dropped: route.droppedRequestHeaders,
             clientAddress: "10.0.0.2", secure: false, requestID: Array("rid".utf8), identityBlock: [],
             upgrade: false, trustedPeer: trusted, listenPort: 8080
         ).write(normalizedPath: Array(head.path.utf8), into: &out)
-        return String(decoding: out, as: UTF8.self)
+        return String(decoding: out.bytes, as: UTF8.self)
     }
 
     private func values(_ head: String, _ name: String) -> [String] {

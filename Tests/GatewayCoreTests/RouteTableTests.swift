@@ -25,9 +25,9 @@ private func match(_ t: RouteTable, _ path: String, host: String = "", _ method:
 }
 
 private func upstreamPath(_ r: Route, _ path: String, base: String) -> String {
-    var out: [UInt8] = []
+    var out = HeadBuffer()
     Array(path.utf8).withUnsafeBytes { r.upstreamPath($0, base: base, into: &out) }
-    return String(decoding: out, as: UTF8.self)
+    return String(decoding: out.bytes, as: UTF8.self)
 }
 
 @Suite("Route table")

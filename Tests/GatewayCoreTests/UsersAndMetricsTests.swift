@@ -123,6 +123,26 @@ struct MetricsTests {
         #expect(again.contains(#"gateway_tokens_total{event="revoked"} 0"#))
     }
 
+    @Test("repeated and alternating series on one worker are each counted once per request")
+    func repeatedSeries() {
+        let m = Metrics(tokens: TokenCounters())
+        let w = m.register()
+        let sequence: [(String, Int)] = [
+            ("api", 200), ("api", 200), ("api", 200), ("api", 401), ("api", 200), ("other", 200), ("api", 200),
+            ("other", 200), ("other", 503), ("api", 401),
+        ]
+        for (route, status) in sequence {
+            w.record(route: route, status: status, durationMillis: 7, upstreamMillis: nil, authFailure: nil)
+        }
+        let l = lines(m)
+        #expect(l.contains(#"gateway_requests_total{route="api",status="200"} 5"#))
+        #expect(l.contains(#"gateway_requests_total{route="api",status="401"} 2"#))
+        #expect(l.contains(#"gateway_requests_total{route="other",status="200"} 2"#))
+        #expect(l.contains(#"gateway_requests_total{route="other",status="503"} 1"#))
+        #expect(l.contains(#"gateway_request_duration_seconds_count{route="api"} 7"#))
+        #expect(l.contains(#"gateway_request_duration_seconds_count{route="other"} 3"#))
+    }
+
     @Test("histogram buckets are cumulative, with +Inf, sum and count")
     func histogram() {
         let m = Metrics(tokens: TokenCounters())

@@ -27,6 +27,38 @@ struct FieldValueScanTests {
         }
     }
 
+    @Test("allFieldContent is true exactly when no byte is a control byte (below 0x20) or DEL")
+    func fieldContentWord() {
+        func reference(_ bytes: [UInt8]) -> Bool { bytes.allSatisfy { $0 >= 0x20 && $0 != 0x7F } }
+        let background: [UInt8] = Array("a Z\u{80}0~ \u{FF}".utf8).prefix(8).map { $0 }
+        for v in 0...255 {
+            for position in 0..<8 {
+                var bytes = background
+                bytes[position] = UInt8(v)
+                let x = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+                #expect(allFieldContent(x) == reference(bytes), "byte \(v) at \(position)")
+            }
+        }
+        // Random words, biased towards the edges (0x1F/0x20, 0x7E/0x7F/0x80), where borrows hide.
+        var rng = SystemRandomNumberGenerator()
+        let edges: [UInt8] = [0x00, 0x01, 0x09, 0x1F, 0x20, 0x21, 0x7E, 0x7F, 0x80, 0x81, 0xFE, 0xFF]
+        for _ in 0..<200_000 {
+            let bytes = (0..<8).map { _ in
+                Bool.random(using: &rng) ? edges.randomElement(using: &rng)! : UInt8.random(in: 0...255, using: &rng)
+            }
+            let x = bytes.withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+            #expect(allFieldContent(x) == reference(bytes), "\(bytes)")
+        }
+    }
+
+    @Test("values of whitespace runs longer than a word are trimmed on both sides")
+    func longWhitespaceTrimmed() throws {
+        let spaces = [UInt8](repeating: 0x20, count: 19)
+        #expect(try parsedValue(spaces + Array("v a l u e".utf8) + spaces).get() == Array("v a l u e".utf8))
+        #expect(try parsedValue(spaces).get() == [])
+        #expect(try parsedValue(Array("x".utf8) + [0x09] + spaces + [0x09]).get() == Array("x".utf8))
+    }
+
     /// Parses `X: <value>` in a request head given as bytes.
     private func parsedValue(_ value: [UInt8]) -> Result<[UInt8], HTTPParseError> {
         let bytes = Array("GET / HTTP/1.1\r\nHost: a\r\nX: ".utf8) + value + Array("\r\n\r\n".utf8)

@@ -80,9 +80,9 @@ struct HostCanonicalizerTests {
         let h = try parseRequest("GET / HTTP/1.1\r\nHost: Admin.Example.COM.:8080\r\n\r\n")
         #expect(String(decoding: h.canonicalHost, as: UTF8.self) == "admin.example.com")
         #expect(h.hostPort == 8080)
-        var out: [UInt8] = []
+        var out = HeadBuffer()
         h.appendCanonicalAuthority(to: &out)
-        #expect(String(decoding: out, as: UTF8.self) == "admin.example.com:8080")
+        #expect(String(decoding: out.bytes, as: UTF8.self) == "admin.example.com:8080")
 
         let a = try parseRequest("GET http://API.example./v1 HTTP/1.1\r\nHost: other.example:81\r\n\r\n")
         #expect(String(decoding: a.canonicalHost, as: UTF8.self) == "api.example")

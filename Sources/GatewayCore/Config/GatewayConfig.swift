@@ -1,5 +1,6 @@
 import EventLoop
 import RedisStore
+import Synchronization
 import TLS
 
 /// The whole of `gateway.json`, decoded and validated. Durations are in milliseconds;
@@ -122,8 +123,18 @@ public struct UpstreamURL: Sendable, Equatable, Hashable, CustomStringConvertibl
     public var authority: String
     /// `https://`: how the server is verified (the route's `upstream_tls`); nil for `http://`.
     public var tls: UpstreamTLS?
+    /// Unique to each parsed URL (a reload parses new ones). Everything but `address` is
+    /// fixed per serial, so `serial` and `address` tell pooled connections apart without
+    /// comparing strings; not part of `==`.
+    public let serial: UInt64 = UpstreamURL.serials.wrappingAdd(1, ordering: .relaxed).newValue
+    private static let serials = Atomic<UInt64>(0)
 
     public var description: String { "\(tls == nil ? "http" : "https")://\(authority)\(basePath)" }
+
+    public static func == (a: UpstreamURL, b: UpstreamURL) -> Bool {
+        a.host == b.host && a.port == b.port && a.basePath == b.basePath && a.address == b.address
+            && a.authority == b.authority && a.tls == b.tls
+    }
 
     /// Keys the per-worker connection pool on every request: hash what tells upstreams
     /// apart cheaply (equality still compares every field).

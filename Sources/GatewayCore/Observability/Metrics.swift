@@ -102,14 +102,33 @@ final class WorkerMetrics: Sendable {
         var upstreamLatency = Histogram()
         /// Request durations by route label; a route's histogram is created on its first request.
         var durations: [String: Histogram] = [:]
+        /// Where the last request's route and status were counted. Requests mostly repeat
+        /// their predecessor's series, and a dictionary index stays valid until a key is
+        /// added (only on a miss here): a hit costs no hashing of the route's name.
+        var last:
+            (
+                route: String, status: Int, request: Dictionary<RequestKey, UInt64>.Index,
+                duration: Dictionary<String, Histogram>.Index
+            )?
+
+        mutating func count(route: String, status: Int, durationMillis: Int64) {
+            if let last, last.status == status, last.route == route {
+                requests.values[last.request] &+= 1
+                durations.values[last.duration].observe(millis: durationMillis)
+                return
+            }
+            let key = RequestKey(route: route, status: status)
+            requests[key, default: 0] &+= 1
+            durations[route, default: Histogram()].observe(millis: durationMillis)
+            last = (route, status, requests.index(forKey: key)!, durations.index(forKey: route)!)
+        }
     }
 
     private let state = Mutex(State())
 
     func record(route: String, status: Int, durationMillis: Int64, upstreamMillis: Int64?, authFailure: String?) {
         state.withLock { s in
-            s.durations[route, default: Histogram()].observe(millis: durationMillis)
-            s.requests[RequestKey(route: route, status: status), default: 0] &+= 1
+            s.count(route: route, status: status, durationMillis: durationMillis)
             if let authFailure { s.authFailures[authFailure, default: 0] &+= 1 }
             if let upstreamMillis { s.upstreamLatency.observe(millis: upstreamMillis) }
         }

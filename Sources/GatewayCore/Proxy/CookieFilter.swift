@@ -16,13 +16,13 @@ enum CookieFilter {
     /// Appends the pairs of `b[s..<e]` whose names are not in `names`, each byte for byte,
     /// joined by `"; "`. Returns false (and appends nothing) when none is left.
     static func appendKept(
-        _ b: UnsafeRawBufferPointer, _ s: Int, _ e: Int, removing names: [[UInt8]], to out: inout [UInt8]
+        _ b: UnsafeRawBufferPointer, _ s: Int, _ e: Int, removing names: [[UInt8]], to out: inout HeadBuffer
     ) -> Bool {
         let mark = out.count
         forEachPair(b, s, e) { ps, pe, ns, ne in
             if matches(b, ns, ne, names) { return }
-            if out.count > mark { HeadWriter.append("; ", to: &out) }
-            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[ps..<pe]))
+            if out.count > mark { out.append("; ") }
+            out.append(b, ps, pe)
         }
         return out.count > mark
     }

@@ -31,24 +31,24 @@ struct RequestHeadBuilder {
     /// The gateway's listener port, sent as `X-Forwarded-Port` unless a trusted proxy gave one.
     var listenPort = 0
 
-    func write(normalizedPath: [UInt8], into out: inout [UInt8]) {
+    func write(normalizedPath: [UInt8], into out: inout HeadBuffer) {
         head.bytes.withUnsafeBytes { b in
-            HeadWriter.append(head.method.name, to: &out)
+            head.method.write(into: &out)
             out.append(0x20)
             normalizedPath.withUnsafeBytes { p in
                 route.upstreamPath(p, base: target.basePath, into: &out)
             }
             if head.hasQuery {
                 out.append(UInt8(ascii: "?"))
-                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[Int(head.queryStart)..<Int(head.queryEnd)]))
+                out.append(b, Int(head.queryStart), Int(head.queryEnd))
             }
-            HeadWriter.append(" HTTP/1.1\r\nHost: ", to: &out)
+            out.append(" HTTP/1.1\r\nHost: ")
             if route.config.preserveHost && head.hasHost {
                 head.appendCanonicalAuthority(to: &out)
             } else {
-                out.append(contentsOf: target.authority.utf8)
+                out.append(target.authority)
             }
-            HeadWriter.append("\r\n", to: &out)
+            out.append("\r\n")
 
             var forwardedFor: [Range<Int>] = []
             var keptProto: Range<Int>?
@@ -85,81 +85,80 @@ struct RequestHeadBuilder {
                         continue
                     }
                 }
-                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[ns..<ne]))
-                HeadWriter.append(": ", to: &out)
-                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[Int(f.valueStart)..<Int(f.valueEnd)]))
-                HeadWriter.append("\r\n", to: &out)
+                out.append(b, ns, ne)
+                out.append(": ")
+                out.append(b, Int(f.valueStart), Int(f.valueEnd))
+                out.append("\r\n")
             }
-            HeadWriter.append("X-Forwarded-For: ", to: &out)
+            out.append("X-Forwarded-For: ")
             for r in forwardedFor {
-                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[r]))
-                HeadWriter.append(", ", to: &out)
+                out.append(b, r.lowerBound, r.upperBound)
+                out.append(", ")
             }
-            out.append(contentsOf: clientAddress.utf8)
+            out.append(clientAddress)
             if let keptProto {
-                HeadWriter.append("\r\nX-Forwarded-Proto: ", to: &out)
-                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[keptProto]))
-                HeadWriter.append("\r\n", to: &out)
+                out.append("\r\nX-Forwarded-Proto: ")
+                out.append(b, keptProto.lowerBound, keptProto.upperBound)
+                out.append("\r\n")
             } else {
-                HeadWriter.append(
-                    secure ? "\r\nX-Forwarded-Proto: https\r\n" : "\r\nX-Forwarded-Proto: http\r\n", to: &out)
+                out.append(secure ? "\r\nX-Forwarded-Proto: https\r\n" : "\r\nX-Forwarded-Proto: http\r\n")
             }
             if !keptPort && listenPort > 0 {
-                HeadWriter.append("X-Forwarded-Port: ", to: &out)
-                HeadWriter.appendDecimal(Int64(listenPort), to: &out)
-                HeadWriter.append("\r\n", to: &out)
+                out.append("X-Forwarded-Port: ")
+                out.appendDecimal(Int64(listenPort))
+                out.append("\r\n")
             }
             if let keptHost {
-                HeadWriter.append("X-Forwarded-Host: ", to: &out)
-                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[keptHost]))
-                HeadWriter.append("\r\n", to: &out)
+                out.append("X-Forwarded-Host: ")
+                out.append(b, keptHost.lowerBound, keptHost.upperBound)
+                out.append("\r\n")
             } else if head.hasHost {
-                HeadWriter.append("X-Forwarded-Host: ", to: &out)
+                out.append("X-Forwarded-Host: ")
                 head.appendCanonicalAuthority(to: &out)
-                HeadWriter.append("\r\n", to: &out)
+                out.append("\r\n")
             }
-            HeadWriter.append("X-Request-Id: ", to: &out)
-            out.append(contentsOf: requestID)
-            HeadWriter.append("\r\n", to: &out)
+            out.append("X-Request-Id: ")
+            out.append(requestID)
+            out.append("\r\n")
         }
-        out.append(contentsOf: identityBlock)
+        out.append(identityBlock)
         for (name, value) in route.config.setRequestHeaders {
-            HeadWriter.append(name, to: &out)
-            HeadWriter.append(": ", to: &out)
-            HeadWriter.append(value, to: &out)
-            HeadWriter.append("\r\n", to: &out)
+            out.append(name)
+            out.append(": ")
+            out.append(value)
+            out.append("\r\n")
         }
         if head.isChunked {
-            HeadWriter.append("Transfer-Encoding: chunked\r\n", to: &out)
+            out.append("Transfer-Encoding: chunked\r\n")
         } else if head.contentLength >= 0 {
-            HeadWriter.append("Content-Length: ", to: &out)
-            HeadWriter.appendDecimal(head.contentLength, to: &out)
-            HeadWriter.append("\r\n", to: &out)
+            out.append("Content-Length: ")
+            out.appendDecimal(head.contentLength)
+            out.append("\r\n")
         }
         if upgrade, let f = head.first(.upgrade) {
-            HeadWriter.append("Connection: upgrade\r\nUpgrade: ", to: &out)
-            out.append(contentsOf: head.bytes[Int(f.valueStart)..<Int(f.valueEnd)])
-            HeadWriter.append("\r\n", to: &out)
+            out.append("Connection: upgrade\r\nUpgrade: ")
+            head.bytes.withUnsafeBytes { out.append($0, Int(f.valueStart), Int(f.valueEnd)) }
+            out.append("\r\n")
         }
-        HeadWriter.append("\r\n", to: &out)
+        out.append("\r\n")
     }
 
     /// One `Cookie` field without the gateway's cookies; copied as it is when it holds none
     /// of them, left out when nothing else is left.
-    private func writeCookie(_ b: UnsafeRawBufferPointer, _ f: HeaderField, into out: inout [UInt8]) {
+    private func writeCookie(_ b: UnsafeRawBufferPointer, _ f: HeaderField, into out: inout HeadBuffer) {
         let vs = Int(f.valueStart)
         let ve = Int(f.valueEnd)
         let mark = out.count
-        out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[Int(f.nameStart)..<Int(f.nameEnd)]))
-        HeadWriter.append(": ", to: &out)
+        out.append(b, Int(f.nameStart), Int(f.nameEnd))
+        out.append(": ")
         if CookieFilter.containsAny(b, vs, ve, names: route.gatewayCookies) {
             guard CookieFilter.appendKept(b, vs, ve, removing: route.gatewayCookies, to: &out) else {
-                out.removeSubrange(mark...)
+                out.truncate(to: mark)
                 return
             }
         } else {
-            out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[vs..<ve]))
+            out.append(b, vs, ve)
         }
-        HeadWriter.append("\r\n", to: &out)
+        out.append("\r\n")
     }
 }

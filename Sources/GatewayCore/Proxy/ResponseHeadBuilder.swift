@@ -35,7 +35,7 @@ struct ResponseHeadBuilder {
     }
 
     /// Writes the head and returns how the body must be framed for the client.
-    func write(into out: inout [UInt8]) -> ClientFraming {
+    func write(into out: inout HeadBuffer) -> ClientFraming {
         let framing = response.framing(requestMethod: requestMethod)
         var clientFraming = ClientFraming.asIs
         switch framing {
@@ -46,17 +46,15 @@ struct ResponseHeadBuilder {
         }
         var sawRequestID = false
         response.bytes.withUnsafeBytes { b in
-            HeadWriter.append("HTTP/1.1 ", to: &out)
-            HeadWriter.appendDecimal(Int64(response.status), to: &out)
+            out.append("HTTP/1.1 ")
+            out.appendDecimal(Int64(response.status))
             out.append(0x20)
             if response.reasonEnd > response.reasonStart {
-                out.append(
-                    contentsOf: UnsafeRawBufferPointer(rebasing: b[Int(response.reasonStart)..<Int(response.reasonEnd)])
-                )
+                out.append(b, Int(response.reasonStart), Int(response.reasonEnd))
             } else {
-                HeadWriter.append(HeadWriter.reasonPhrase(response.status), to: &out)
+                out.append(HeadWriter.reasonPhrase(response.status))
             }
-            HeadWriter.append("\r\n", to: &out)
+            out.append("\r\n")
             for f in response.fields {
                 let ns = Int(f.nameStart)
                 let ne = Int(f.nameEnd)
@@ -64,46 +62,46 @@ struct ResponseHeadBuilder {
                 if removed.contains(b, ns, ne) || rangesContainName(response.connectionOptions, b, ns, ne) { continue }
                 if dropCORS && Self.isCORSField(b, ns, ne) { continue }
                 if f.known == .xRequestId { sawRequestID = true }
-                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[ns..<ne]))
-                HeadWriter.append(": ", to: &out)
-                out.append(contentsOf: UnsafeRawBufferPointer(rebasing: b[Int(f.valueStart)..<Int(f.valueEnd)]))
-                HeadWriter.append("\r\n", to: &out)
+                out.append(b, ns, ne)
+                out.append(": ")
+                out.append(b, Int(f.valueStart), Int(f.valueEnd))
+                out.append("\r\n")
             }
         }
         for (name, value) in setHeaders {
-            HeadWriter.append(name, to: &out)
-            HeadWriter.append(": ", to: &out)
-            HeadWriter.append(value, to: &out)
-            HeadWriter.append("\r\n", to: &out)
+            out.append(name)
+            out.append(": ")
+            out.append(value)
+            out.append("\r\n")
         }
         if !sawRequestID {
-            HeadWriter.append("X-Request-Id: ", to: &out)
-            out.append(contentsOf: requestID)
-            HeadWriter.append("\r\n", to: &out)
+            out.append("X-Request-Id: ")
+            out.append(requestID)
+            out.append("\r\n")
         }
         switch clientFraming {
         case .chunked:
-            HeadWriter.append("Transfer-Encoding: chunked\r\n", to: &out)
+            out.append("Transfer-Encoding: chunked\r\n")
         case .asIs:
             // HEAD and 304 answers keep the length they declare for the representation.
             if response.contentLength >= 0 && !response.isInformational && response.status != 204 {
-                HeadWriter.append("Content-Length: ", to: &out)
-                HeadWriter.appendDecimal(response.contentLength, to: &out)
-                HeadWriter.append("\r\n", to: &out)
+                out.append("Content-Length: ")
+                out.appendDecimal(response.contentLength)
+                out.append("\r\n")
             }
         case .untilClose:
             break
         }
         if upgrade, let up = response.value(named: "upgrade") {
-            HeadWriter.append("Connection: upgrade\r\nUpgrade: ", to: &out)
-            HeadWriter.append(up, to: &out)
-            HeadWriter.append("\r\n", to: &out)
+            out.append("Connection: upgrade\r\nUpgrade: ")
+            out.append(up)
+            out.append("\r\n")
         } else if !keepAlive || clientFraming == .untilClose {
-            HeadWriter.append("Connection: close\r\n", to: &out)
+            out.append("Connection: close\r\n")
         } else if clientVersion == .http10 {
-            HeadWriter.append("Connection: keep-alive\r\n", to: &out)
+            out.append("Connection: keep-alive\r\n")
         }
-        HeadWriter.append("\r\n", to: &out)
+        out.append("\r\n")
         return clientFraming
     }
 }

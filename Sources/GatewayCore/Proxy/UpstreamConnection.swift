@@ -33,7 +33,10 @@ final class UpstreamConnection: Selectable {
     let transport: any Transport
     var fd: Int32 { transport.fd }
     let target: UpstreamURL
-    unowned let worker: Worker
+    /// `unowned(unsafe)`: the worker owns its loop and everything on it and lives as long as
+    /// the process (`GatewayServer` holds it), so the checked form's atomic reference count
+    /// on every access would buy nothing.
+    unowned(unsafe) let worker: Worker
     private(set) var connecting: Bool
     var readable = false
     var writable = false

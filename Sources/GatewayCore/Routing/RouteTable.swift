@@ -75,8 +75,8 @@ public final class Route: Sendable {
 
     /// The path the upstream receives: the checked path, minus the prefix when stripping,
     /// under the upstream's base path.
-    func upstreamPath(_ normalized: UnsafeRawBufferPointer, base: String, into out: inout [UInt8]) {
-        out.append(contentsOf: base.utf8)
+    func upstreamPath(_ normalized: UnsafeRawBufferPointer, base: String, into out: inout HeadBuffer) {
+        if !base.isEmpty { out.append(base) }
         var rest = normalized
         if config.stripPrefix && prefix.count > 1 {
             rest = UnsafeRawBufferPointer(rebasing: normalized[prefix.count...])
@@ -85,7 +85,7 @@ public final class Route: Sendable {
             // `/me` stripped to nothing under base `/profile` is `/profile`, not `/profile/`.
             if base.isEmpty { out.append(UInt8(ascii: "/")) }
         } else {
-            out.append(contentsOf: rest)
+            out.append(rest)
         }
     }
 }

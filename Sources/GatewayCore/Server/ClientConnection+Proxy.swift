@@ -56,16 +56,13 @@ extension ClientConnection: UpstreamOwner {
         }
         let target = worker.nextUpstream(route)
         exchange.target = target
-        var out = worker.scratch
-        out.removeAll(keepingCapacity: true)
+        upstreamRequestHead.removeAll()
         RequestHeadBuilder(
             head: head, route: route, target: target, dropped: route.droppedRequestHeaders,
             clientAddress: client.peerText, secure: transport.isLayered, requestID: requestID,
             identityBlock: identity,
             upgrade: exchange.upgrade, trustedPeer: client.trustedPeer, listenPort: runtime.config.listen.port
-        ).write(normalizedPath: worker.pathScratch, into: &out)
-        upstreamRequestHead = out
-        worker.scratch = out
+        ).write(normalizedPath: worker.pathScratch, into: &upstreamRequestHead)
         phase = .proxy
         exchange.upstreamStart = now
         connectUpstream()
@@ -89,7 +86,7 @@ extension ClientConnection: UpstreamOwner {
         up.owner = self
         exchange.attempts += 1
         deadline = now + (up.connecting ? limits.upstreamConnectTimeout : upstreamWaitTimeout)
-        up.queue(upstreamRequestHead)
+        up.queue(upstreamRequestHead.bytes)
         if server.bodyWanted(buffered: input?.readableCount ?? 0) {
             // The gateway handles Expect itself (the header is not forwarded): the route and
             // policy accepted the request, so the client may send its body.
@@ -290,17 +287,15 @@ extension ClientConnection: UpstreamOwner {
         exchange.upstreamMillis = now - exchange.upstreamStart
         // A request body still arriving cannot be told from the next request: close after.
         let keepAlive = server.responseStarted()
-        var out = worker.scratch
-        out.removeAll(keepingCapacity: true)
+        worker.headScratch.removeAll()
         exchange.clientFraming = ResponseHeadBuilder(
             response: responseHead, requestMethod: head.method, clientVersion: head.version, keepAlive: keepAlive,
             requestID: requestID, removed: route?.removedResponseHeaders ?? HeaderNameSet([]),
             setHeaders: (route?.config.setResponseHeaders ?? []) + corsHeaders, upgrade: false,
             dropCORS: runtime.cors != nil
-        ).write(into: &out)
+        ).write(into: &worker.headScratch)
         if exchange.clientFraming == .untilClose { self.keepAlive = false }
-        queue(out)
-        worker.scratch = out
+        queue(worker.headScratch.bytes)
         switch responseHead.framing(requestMethod: head.method) {
         case .none:
             responseComplete(up)

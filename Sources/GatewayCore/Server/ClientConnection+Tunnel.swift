@@ -20,15 +20,13 @@ extension ClientConnection {
         }
         exchange.status = 101
         exchange.responseHeadDone = true
-        var out = worker.scratch
-        out.removeAll(keepingCapacity: true)
+        worker.headScratch.removeAll()
         _ = ResponseHeadBuilder(
             response: responseHead, requestMethod: head.method, clientVersion: head.version, keepAlive: false,
             requestID: requestID, removed: route?.removedResponseHeaders ?? HeaderNameSet([]),
             setHeaders: route?.config.setResponseHeaders ?? [], upgrade: true
-        ).write(into: &out)
-        queue(out)
-        worker.scratch = out
+        ).write(into: &worker.headScratch)
+        queue(worker.headScratch.bytes)
         phase = .tunnel
         keepAlive = false
         deadline = now + limits.idleTimeout

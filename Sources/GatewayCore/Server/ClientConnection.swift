@@ -40,7 +40,10 @@ final class ClientConnection: Selectable {
     var limiterKey: SocketAddress?
     /// The current request's client, behind trusted proxies too (`ClientAddress`).
     var client = ClientAddress()
-    unowned let worker: Worker
+    /// `unowned(unsafe)`: the worker owns its loop and everything on it and lives as long as
+    /// the process (`GatewayServer` holds it), so the checked form's atomic reference count
+    /// on every access would buy nothing.
+    unowned(unsafe) let worker: Worker
     var slot = -1
     var phase: Phase = .idle
     /// When the current wait times out (monotonic ms); 0 for never.
@@ -79,7 +82,7 @@ final class ClientConnection: Selectable {
     var exchange = ProxyExchangeState()
     var upstream: UpstreamConnection?
     /// Kept for a retry on a fresh connection.
-    var upstreamRequestHead: [UInt8] = []
+    var upstreamRequestHead = HeadBuffer()
     var responseScanner = HeadScanner()
     var responseHead = ResponseHead()
 

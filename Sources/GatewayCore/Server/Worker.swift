@@ -19,6 +19,8 @@ final class Worker {
     var date = HTTPDateCache()
     /// Reused while building message heads, so a request allocates as little as possible.
     var scratch: [UInt8] = []
+    /// Proxied response heads are written here, then copied to the client's output.
+    var headScratch = HeadBuffer(capacity: 4096)
     var pathScratch: [UInt8] = []
     private var roundRobin: [Int] = []
     /// Set on SIGTERM: finish what is in flight, accept nothing new, close idle connections.
