@@ -16,6 +16,8 @@
 #include <openssl/params.h>
 #include <openssl/kdf.h>
 #include <openssl/obj_mac.h>
+#include <openssl/sha.h>
+#include <string.h>
 
 /* Swift cannot import composite macros: EVP_PKEY_PUBLIC_KEY is an OR of two selections. */
 static inline int shim_EVP_PKEY_PUBLIC_KEY(void) { return EVP_PKEY_PUBLIC_KEY; }

@@ -24,6 +24,34 @@ static inline int shim_SSL_CTX_set_max_proto_version(SSL_CTX *ctx, int version)
 
 static inline long shim_SSL_CTX_set_mode(SSL_CTX *ctx, long mode) { return SSL_CTX_set_mode(ctx, mode); }
 
+/* Read ahead: libssl reads what the socket holds into its buffer in one read(2), instead of a
+   5-byte record header and then the record (two system calls per record), as nginx sets it. */
+static inline long shim_SSL_CTX_set_read_ahead(SSL_CTX *ctx) { return SSL_CTX_set_read_ahead(ctx, 1); }
+
+/* Records whether libssl's last read(2) of the socket drained it (a short read or EAGAIN), in
+   the int the BIO's callback argument points at: an edge-triggered loop may then stop reading
+   without one more read(2) that can only say EAGAIN. Returns the BIO's result unchanged. */
+static inline long shim_read_probe(BIO *b, int oper, const char *argp, size_t len, int argi, long argl, int ret,
+                                   size_t *processed)
+{
+    (void)argp;
+    (void)argi;
+    (void)argl;
+    if (oper == (BIO_CB_READ | BIO_CB_RETURN)) {
+        int *drained = (int *)BIO_get_callback_arg(b);
+        if (drained) *drained = (ret > 0 && processed && *processed < len) || (ret <= 0 && BIO_should_retry(b));
+    }
+    return ret;
+}
+
+static inline void shim_SSL_probe_reads(SSL *ssl, int *drained)
+{
+    BIO *b = SSL_get_rbio(ssl);
+    if (!b) return;
+    BIO_set_callback_arg(b, (char *)drained);
+    BIO_set_callback_ex(b, shim_read_probe);
+}
+
 /* The modes a non-blocking writer needs: partial writes, and a retry from a buffer that moved. */
 static inline long shim_SSL_MODE_nonblocking(void)
 {

@@ -106,8 +106,7 @@ extension IOBuffer {
         switch try transport.read(into: UnsafeMutableRawBufferPointer(start: base + writerIndex, count: n)) {
         case .bytes(let got):
             writerIndex += got
-            // Only a plain socket's short read says the kernel had no more.
-            lastReadWasShort = !transport.isLayered && got < n
+            lastReadWasShort = transport.readDrained(got: got, asked: n)
             return .processed(got)
         case .closed:
             lastReadWasShort = false

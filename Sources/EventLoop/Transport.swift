@@ -53,6 +53,13 @@ public protocol Transport: AnyObject {
     /// plain socket is peeked; TLS first consumes what is not application data (TLS 1.3
     /// session tickets arrive after the handshake), so only real bytes or a close count.
     func pendingInput() -> Syscall.Pending
+    /// After a read that returned `got` of `asked` bytes: whether the socket is known to be
+    /// drained, so that an edge-triggered reader may wait for the next event instead of
+    /// reading once more only to hear EAGAIN. False when unsure.
+    func readDrained(got: Int, asked: Int) -> Bool
+    /// The last read could not go on until the socket is writable (TLS: a handshake message
+    /// that did not fit): only then does a writable event call for another read.
+    var readBlockedOnWrite: Bool { get }
 }
 
 /// A plain TCP (or Unix) socket.
@@ -67,6 +74,12 @@ public final class PlainTransport: Transport {
     public var isLayered: Bool { false }
 
     public func pendingInput() -> Syscall.Pending { Syscall.pending(fd) }
+
+    /// A short read: the kernel had no more.
+    @inline(__always)
+    public func readDrained(got: Int, asked: Int) -> Bool { got < asked }
+
+    public var readBlockedOnWrite: Bool { false }
 
     @inline(__always)
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(TransportError) -> TransportIO {

@@ -73,9 +73,11 @@ public struct ClaimValidator: Sendable {
     public func validate(_ claims: Claims, now: Double) throws(JOSEError) {
         // NumericDates outside 1970...9999 are nobody's real times, and beyond ±9.2e15 s they
         // do not even fit a millisecond Int64: refused here, whatever the other rules say.
-        for (name, value) in [("exp", claims.exp), ("nbf", claims.nbf), ("iat", claims.iat)] {
-            if let v = value, !(v >= 0 && v <= ClaimValidator.latestNumericDate) { throw .invalidClaim(name) }
-        }
+        // (Three checks rather than a loop over an array literal, which allocated per token.)
+        func inRange(_ v: Double?) -> Bool { v.map { $0 >= 0 && $0 <= ClaimValidator.latestNumericDate } ?? true }
+        if !inRange(claims.exp) { throw .invalidClaim("exp") }
+        if !inRange(claims.nbf) { throw .invalidClaim("nbf") }
+        if !inRange(claims.iat) { throw .invalidClaim("iat") }
         if let exp = claims.exp {
             if !rules.acceptExpired, now >= exp + rules.leeway { throw .expired }
         } else if rules.requireExpiration {

@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// The claims of a JWT (RFC 7519 §4), read from the payload by ``ClaimsScanner``.
 ///
 /// Registered claims are decoded eagerly; every other top-level claim stays available as
@@ -53,6 +59,27 @@ public struct Claims: Sendable, Equatable {
         return scope.split(separator: " ", omittingEmptySubsequences: true)
     }
 
+    /// `scopes` as strings, for ASCII split over the bytes (no `Substring` per scope). A
+    /// non-ASCII value takes `scopes`' way, by characters: a space followed by a combining
+    /// mark is one character there, not a separator.
+    public var scopeList: [String] {
+        guard var scope else { return [] }
+        guard scope.utf8.allSatisfy({ $0 < 0x80 }) else { return scopes.map(String.init) }
+        return scope.withUTF8 { u in
+            var out: [String] = []
+            var i = 0
+            while i < u.count {
+                while i < u.count && u[i] == 0x20 { i += 1 }
+                let start = i
+                while i < u.count && u[i] != 0x20 { i += 1 }
+                if i > start {
+                    out.append(String(decoding: UnsafeBufferPointer(rebasing: u[start..<i]), as: UTF8.self))
+                }
+            }
+            return out
+        }
+    }
+
     /// Names of all top-level claims, in document order.
     public var names: [String] {
         json.withUnsafeBufferPointer { b in
@@ -63,18 +90,20 @@ public struct Claims: Sendable, Equatable {
     }
 
     func member(_ name: String) -> JSONMember? {
-        let key = Array(name.utf8)
-        return json.withUnsafeBufferPointer { b -> JSONMember? in
+        // The name's own UTF-8 where it is contiguous (native strings): no array per lookup,
+        // which `MachineTokenPolicy.isMachine` makes once per verified token.
+        if let found = name.utf8.withContiguousStorageIfAvailable({ member($0) }) { return found }
+        return Array(name.utf8).withUnsafeBufferPointer { member($0) }
+    }
+
+    private func member(_ key: UnsafeBufferPointer<UInt8>) -> JSONMember? {
+        json.withUnsafeBufferPointer { b -> JSONMember? in
             let p = b.baseAddress!
             for m in members {
                 let s = Int(m.nameStart), e = Int(m.nameEnd)
                 if m.nameEscaped {
-                    if JSONScanner.unescape(p, s, e) == key { return m }
-                } else if e - s == key.count,
-                    key.withUnsafeBufferPointer({ k in
-                        (0..<key.count).allSatisfy { p[s + $0] == k[$0] }
-                    })
-                {
+                    if JSONScanner.unescape(p, s, e).elementsEqual(key) { return m }
+                } else if e - s == key.count, key.count == 0 || memcmp(p + s, key.baseAddress!, key.count) == 0 {
                     return m
                 }
             }

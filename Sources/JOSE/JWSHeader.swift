@@ -20,9 +20,22 @@ public struct JWSHeader: Sendable, Hashable {
     /// `typ` is `at+jwt` or `application/at+jwt`, compared case-insensitively
     /// (RFC 9068 §2.1; RFC 7515 §4.1.9 allows omitting the `application/` prefix).
     public var isAccessTokenType: Bool {
-        guard let typ else { return false }
-        let t = typ.lowercased()
-        return t == "at+jwt" || t == "application/at+jwt"
+        guard var typ else { return false }
+        // ASCII case folding over the bytes: `lowercased()` would allocate per token.
+        return typ.withUTF8 { t in
+            Self.equalsFolded(t, "at+jwt") || Self.equalsFolded(t, "application/at+jwt")
+        }
+    }
+
+    /// `bytes` equals the lowercase ASCII literal `lower`, ignoring ASCII case.
+    private static func equalsFolded(_ bytes: UnsafeBufferPointer<UInt8>, _ lower: StaticString) -> Bool {
+        guard bytes.count == lower.utf8CodeUnitCount else { return false }
+        let l = lower.utf8Start
+        for k in 0..<bytes.count {
+            let b = bytes[k]
+            if (b >= 0x41 && b <= 0x5A ? b | 0x20 : b) != l[k] { return false }
+        }
+        return true
     }
 
     /// Parses decoded header JSON.
@@ -36,16 +49,21 @@ public struct JWSHeader: Sendable, Hashable {
         var typ: String?
         for m in members {
             let s = Int(m.nameStart), e = Int(m.nameEnd)
-            let name: [UInt8]
+            // A name of 3 or 4 bytes as one integer, its length on top (so that "\u0000alg" is
+            // not "alg"): no array per member on the hot path.
+            var name: UInt64
             if m.nameEscaped {
-                name = JSONScanner.unescape(p, s, e)
+                let raw = JSONScanner.unescape(p, s, e)
+                guard raw.count == 3 || raw.count == 4 else { continue }
+                name = raw.reduce(UInt64(raw.count)) { $0 << 8 | UInt64($1) }
             } else if e - s == 3 || e - s == 4 {
-                name = Array(UnsafeBufferPointer(start: p + s, count: e - s))
+                name = UInt64(e - s)
+                for k in s..<e { name = name << 8 | UInt64(p[k]) }
             } else {
                 continue
             }
             switch name {
-            case [0x61, 0x6C, 0x67]:  // alg
+            case 0x03_61_6C_67:  // alg
                 guard m.kind == .string else { throw .malformed("alg must be a string") }
                 let vs = Int(m.valueStart) + 1, ve = Int(m.valueEnd) - 1
                 if m.valueEscaped {
@@ -54,13 +72,13 @@ public struct JWSHeader: Sendable, Hashable {
                 } else {
                     alg = try JWSAlgorithm.parse(UnsafeRawBufferPointer(start: p + vs, count: ve - vs))
                 }
-            case [0x6B, 0x69, 0x64]:  // kid
+            case 0x03_6B_69_64:  // kid
                 guard m.kind == .string else { throw .malformed("kid must be a string") }
                 kid = JSONScanner.string(p, Int(m.valueStart) + 1, Int(m.valueEnd) - 1, escaped: m.valueEscaped)
-            case [0x74, 0x79, 0x70]:  // typ
+            case 0x03_74_79_70:  // typ
                 guard m.kind == .string else { throw .malformed("typ must be a string") }
                 typ = JSONScanner.string(p, Int(m.valueStart) + 1, Int(m.valueEnd) - 1, escaped: m.valueEscaped)
-            case [0x63, 0x72, 0x69, 0x74]:  // crit
+            case 0x04_63_72_69_74:  // crit
                 throw .unsupportedCritical
             default:
                 continue

@@ -171,6 +171,7 @@ public final class TLSContext: @unchecked Sendable {
         }
         _ = SSL_CTX_set_options(ctx, options)
         _ = shim_SSL_CTX_set_mode(ctx, shim_SSL_MODE_nonblocking())
+        _ = shim_SSL_CTX_set_read_ahead(ctx)
         guard SSL_CTX_set_cipher_list(ctx, tls12Ciphers) == 1 else {
             throw .context(reason: "cipher list: \(OpenSSLErrors.drain())")
         }

@@ -34,6 +34,9 @@ public final class TLSTransport: Transport {
     /// A TLS or socket error was seen: the session is not offered again.
     private var failed = false
     public var isLayered: Bool { true }
+    public private(set) var readBlockedOnWrite = false
+    /// Set by libssl's socket BIO callback: its last read(2) was short or EAGAIN.
+    private let socketDrained = UnsafeMutablePointer<Int32>.allocate(capacity: 1)
 
     /// Reads one byte, if any: the connection is dropped when this says `.bytes` (it is only
     /// asked of an idle connection, whose every application byte is unwanted).
@@ -63,6 +66,8 @@ public final class TLSTransport: Transport {
             closed = true
             throw .context(reason: OpenSSLErrors.drain())
         }
+        socketDrained.pointee = 0
+        shim_SSL_probe_reads(ssl, socketDrained)
         switch role {
         case .server:
             SSL_set_accept_state(ssl)
@@ -84,29 +89,43 @@ public final class TLSTransport: Transport {
         // resumable; a connection that ended without a TLS error keeps its session usable.
         if handshakeComplete && !failed { SSL_set_shutdown(ssl, SSL_SENT_SHUTDOWN | SSL_RECEIVED_SHUTDOWN) }
         SSL_free(ssl)
+        socketDrained.deallocate()
         if !closed { Syscall.close(fd) }
+    }
+
+    /// Drained when libssl holds no unread bytes and its last read(2) found the socket empty:
+    /// everything the kernel had then has been consumed, and what arrives later raises a new
+    /// edge. (Read ahead: one read(2) can bring several records, which then need no call.)
+    public func readDrained(got: Int, asked: Int) -> Bool {
+        socketDrained.pointee != 0 && SSL_has_pending(ssl) == 0
     }
 
     /// Drives the handshake alone (without application data); `.bytes(0)` once complete.
     public func handshake() throws(TransportError) -> TransportIO {
         if handshakeComplete { return .bytes(0) }
         OpenSSLErrors.clear()
+        readBlockedOnWrite = false
         let r = SSL_do_handshake(ssl)
         if r == 1 {
             handshakeComplete = true
             return .bytes(0)
         }
-        return try outcome(r, reading: false)
+        let result = try outcome(r, reading: false)
+        readBlockedOnWrite = result == .wantWrite
+        return result
     }
 
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(TransportError) -> TransportIO {
         OpenSSLErrors.clear()
         var n = 0
+        readBlockedOnWrite = false
         if SSL_read_ex(ssl, buffer.baseAddress, buffer.count, &n) == 1 {
             handshakeComplete = true
             return .bytes(n)
         }
-        return try outcome(0, reading: true)
+        let result = try outcome(0, reading: true)
+        readBlockedOnWrite = result == .wantWrite
+        return result
     }
 
     public func write(_ bytes: UnsafeRawBufferPointer) throws(TransportError) -> TransportIO {

@@ -77,6 +77,30 @@ struct TLSTransportTests {
         #expect(try Pair.send(big, from: pair.server, to: pair.client) == big)
     }
 
+    /// Read ahead: the records that arrived together come in with one read(2); the transport
+    /// says the socket is drained only once libssl holds nothing more, so an edge-triggered
+    /// reader stops without a read that can only say EAGAIN, and never while a record waits.
+    @Test func readAheadAndDrainedAfterTheLastBufferedRecord() throws {
+        let pair = try Pair(server: try .server(serverConfig()), client: try .client(clientConfig()))
+        try pair.handshake()
+        // libssl's post-handshake messages (TLS 1.3 session tickets) reach the client first.
+        _ = try Pair.send("warm", from: pair.server, to: pair.client)
+        for text in ["first", "second"] {
+            let w = try Array(text.utf8).withUnsafeBytes { try pair.client.write($0) }
+            #expect(w == .bytes(text.utf8.count))
+        }
+        var buf = [UInt8](repeating: 0, count: 4096)
+        let first = try buf.withUnsafeMutableBytes { try pair.server.read(into: $0) }
+        #expect(first == .bytes(5))
+        #expect(!pair.server.readDrained(got: 5, asked: 4096), "the second record is buffered")
+        let second = try buf.withUnsafeMutableBytes { try pair.server.read(into: $0) }
+        #expect(second == .bytes(6))
+        #expect(String(decoding: buf[..<6], as: UTF8.self) == "second")
+        #expect(pair.server.readDrained(got: 6, asked: 4096), "one short read(2) brought both records")
+        #expect(try buf.withUnsafeMutableBytes { try pair.server.read(into: $0) } == .wantRead)
+        #expect(!pair.server.readBlockedOnWrite)
+    }
+
     @Test func closeNotifyReadsAsClosed() throws {
         let pair = try Pair(server: try .server(serverConfig()), client: try .client(clientConfig()))
         try pair.handshake()

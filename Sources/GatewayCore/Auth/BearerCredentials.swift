@@ -12,6 +12,16 @@ enum BearerCredentials: Equatable {
 
     /// Parses one field value `value` (a range of `bytes`).
     static func parse(_ bytes: UnsafeRawBufferPointer, _ value: Range<Int>) -> BearerCredentials {
+        let located = locate(bytes, value)
+        if case .token(let r) = located, !isToken68(bytes, r) { return .malformed }
+        return located
+    }
+
+    /// `parse` without the token68 check of the token's characters: `.token` here is a
+    /// candidate, to be checked with `isToken68` unless it verifies (a compact JWS that
+    /// verifies is a token68: three strict base64url segments), which saves a pass over
+    /// ~300 bytes per request.
+    static func locate(_ bytes: UnsafeRawBufferPointer, _ value: Range<Int>) -> BearerCredentials {
         var i = value.lowerBound
         let end = value.upperBound
         // auth-scheme is case-insensitive (RFC 9110 §11.1).
@@ -29,13 +39,18 @@ enum BearerCredentials: Equatable {
         // Another scheme that merely starts with "Bearer" (e.g. "BearerX") is not ours.
         guard bytes[i] == 0x20 else { return bytes[i] == 0x09 ? .malformed : .none }
         while i < end && bytes[i] == 0x20 { i += 1 }
-        let start = i
-        // token68 = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
-        i = HTTPGrammar.token68End(bytes, i, end)
+        guard i < end else { return .malformed }
+        return .token(i..<end)
+    }
+
+    /// Whether `bytes[token]` is a token68 (RFC 9110 §11.2):
+    /// 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
+    static func isToken68(_ bytes: UnsafeRawBufferPointer, _ token: Range<Int>) -> Bool {
+        let end = token.upperBound
+        var i = HTTPGrammar.token68End(bytes, token.lowerBound, end)
         let bodyEnd = i
         while i < end && bytes[i] == UInt8(ascii: "=") { i += 1 }
-        guard bodyEnd > start, i == end else { return .malformed }
-        return .token(start..<end)
+        return bodyEnd > token.lowerBound && i == end
     }
 
     private static func isSchemeOnly(_ bytes: UnsafeRawBufferPointer, _ value: Range<Int>, _ scheme: String) -> Bool {

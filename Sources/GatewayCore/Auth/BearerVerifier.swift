@@ -8,12 +8,16 @@ import JOSE
 /// the keys their fetcher last published (`IssuerView`); new keys empty the cache.
 final class BearerVerifier {
     let auth: AuthRuntime
+    /// `auth.keys.verifier`, held here: reached through the runtime's struct it was copied
+    /// (its arrays and strings retained and released) on every verification.
+    private let verifier: AccessTokenVerifier
     private let cache: VerifiedTokenCache
     private let names: IdentityHeaderNames
     private let issuers: IssuerView?
 
     init(auth: AuthRuntime, names: IdentityHeaderNames, capacity: Int = 4096) {
         self.auth = auth
+        verifier = auth.keys.verifier
         self.names = names
         cache = VerifiedTokenCache(capacity: capacity)
         issuers = auth.issuers.flatMap { $0.issuers.isEmpty ? nil : IssuerView(directory: $0) }
@@ -23,20 +27,33 @@ final class BearerVerifier {
     func grant(_ token: UnsafeRawBufferPointer, now: Double, route: RouteConfig? = nil) -> Result<
         AccessGrant, JOSEError
     > {
+        cached(token, now: now, route: route) ?? verify(token, now: now, route: route)
+    }
+
+    /// The answer for a token this worker verified before (a hash lookup and a compare), or
+    /// nil when it is not in the cache. A hit is byte for byte a token that verified, so it
+    /// needs no check but its expiry, revocation and route.
+    func cached(_ token: UnsafeRawBufferPointer, now: Double, route: RouteConfig?) -> Result<
+        AccessGrant, JOSEError
+    >? {
         // A key set published since the last call (rotation, staleness): cached tokens of a
         // dropped key must not outlive it.
         if let issuers, issuers.refresh() { cache.removeAll() }
-        if let entry = cache.entry(token, now: now), let grant = entry.attachment as? AccessGrant {
-            return IssuerPolicy.admit(grant, route: route)
-        }
+        guard let entry = cache.entry(token, now: now), let attachment = entry.attachment else { return nil }
+        // Only `verify` below attaches, and always an AccessGrant: no dynamic cast needed.
+        return IssuerPolicy.admit(unsafeDowncast(attachment, to: AccessGrant.self), route: route)
+    }
+
+    /// Verifies a token the cache does not hold, and caches its grant.
+    func verify(_ token: UnsafeRawBufferPointer, now: Double, route: RouteConfig?) -> Result<AccessGrant, JOSEError> {
         do {
             let grant: AccessGrant
             if let issuers, let index = OutsideToken.issuerIndex(token, issuers.directory) {
                 grant = try outside(token, index: index, view: issuers, now: now)
             } else {
-                let verified = try auth.keys.verifier.verify(token: token, now: now)
-                grant = AccessGrant(verified.claims, names: names)
-                cache.insert(token, verified, now: now)?.attachment = grant
+                let verified = try verifier.verify(token: token, now: now)
+                grant = AccessGrant(verified.claims, names: names, issuer: verifier.validator.rules.issuer)
+                remember(token, verified, grant, now: now)
             }
             return IssuerPolicy.admit(grant, route: route)
         } catch {
@@ -61,8 +78,14 @@ final class BearerVerifier {
         }
         try issuer.check(verified)
         let grant = issuer.grant(verified.claims, names: names)
-        cache.insert(token, verified, now: now)?.attachment = grant
+        remember(token, verified, grant, now: now)
         return grant
+    }
+
+    /// Caches the grant alone (the claims die with this request) until the token's `exp`.
+    private func remember(_ token: UnsafeRawBufferPointer, _ verified: VerifiedJWS, _ grant: AccessGrant, now: Double) {
+        guard let exp = verified.claims.exp else { return }
+        cache.insert(token, expiresAt: exp, attachment: grant, now: now)
     }
 }
 

@@ -45,7 +45,8 @@ enum RequestPolicy {
         head.bytes.withUnsafeBytes { b in
             for f in head.fields where f.known == .authorization {
                 fields += 1
-                credentials = BearerCredentials.parse(b, Int(f.valueStart)..<Int(f.valueEnd))
+                // The token68 check waits for a refused token (below).
+                credentials = BearerCredentials.locate(b, Int(f.valueStart)..<Int(f.valueEnd))
             }
         }
         if fields > 1 { credentials = .malformed }
@@ -54,19 +55,23 @@ enum RequestPolicy {
             if mode == .optional { return Decision(outcome: .allow([])) }
             return Decision(outcome: .deny(AuthAnswers.unauthorized(realm: auth.realm)), failure: "missing")
         case .malformed:
-            return Decision(
-                outcome: .deny(
-                    AuthAnswers.invalidRequest(
-                        realm: auth.realm, "The Authorization header is not a valid Bearer credential")),
-                failure: "malformed_header")
+            return malformed(auth)
         case .token(let range):
             let now = ClaimValidator.currentTime()
-            let checked = head.bytes.withUnsafeBytes { b in
-                worker.verifier(for: auth).grant(
-                    UnsafeRawBufferPointer(rebasing: b[range]), now: now, route: route.config)
+            let verifier = worker.verifier(for: auth)
+            let checked = head.bytes.withUnsafeBytes { b -> Result<AccessGrant, JOSEError>? in
+                let token = UnsafeRawBufferPointer(rebasing: b[range])
+                if let hit = verifier.cached(token, now: now, route: route.config) { return hit }
+                let verified = verifier.verify(token, now: now, route: route.config)
+                // A token that verifies is three strict base64url segments, hence a token68;
+                // only a refused one needs the grammar check, to tell 400 from 401.
+                if case .failure = verified, !BearerCredentials.isToken68(b, range) { return nil }
+                assert(BearerCredentials.isToken68(b, range), "a verified token is a token68")
+                return verified
             }
             let grant: AccessGrant
             switch checked {
+            case nil: return malformed(auth)
             case .success(let g): grant = g
             case .failure(let error):
                 return Decision(outcome: .deny(AuthAnswers.invalidToken(realm: auth.realm, error)), failure: error.code)
@@ -91,5 +96,13 @@ enum RequestPolicy {
             }
             return Decision(outcome: .allow(identity), grant: grant)
         }
+    }
+
+    private static func malformed(_ auth: AuthRuntime) -> Decision {
+        Decision(
+            outcome: .deny(
+                AuthAnswers.invalidRequest(
+                    realm: auth.realm, "The Authorization header is not a valid Bearer credential")),
+            failure: "malformed_header")
     }
 }

@@ -120,10 +120,12 @@ final class ClientConnection: Selectable {
         // After a hang-up no further edge will come: read until EOF from then on.
         if events & (EventLoop.hangupEvent | EventLoop.errorEvent) != 0 { peerClosed = true }
         if events & EventLoop.writeEvent != 0 { writable = true }
-        // TLS may need to write to read (handshake) or read to write: any event retries both.
+        // TLS may need to read to write (any event retries writing) or, rarely, to write to
+        // read (a handshake flight that did not fit): only then does a writable edge retry a
+        // read. Otherwise every ACK's edge would cost a read that can only say EAGAIN.
         if transport.isLayered {
-            readable = true
             writable = true
+            if transport.readBlockedOnWrite { readable = true }
         }
         drive()
     }
@@ -332,7 +334,10 @@ final class ClientConnection: Selectable {
         exchange = ExchangeRecord()
         proxy.end()
         if worker.draining { _ = server.drain() }
+        // Read before `responseEnded`, which moves the machine on.
+        let clientClosing = !head.keepAlive && server.requestComplete
         guard server.responseEnded() == .readNext else {
+            lingerEndsWhenQuiet = clientClosing
             closeGracefully()
             return
         }
@@ -426,9 +431,16 @@ final class ClientConnection: Selectable {
             deadline = now + 5_000
             return
         }
-        _ = try? transport.shutdownWrite()
-        deadline = now + 2_000
         lingerDrive()
+    }
+
+    /// Lingering (discarding input until the client's FIN) keeps a client that is still
+    /// sending (pipelined requests, an unread body) from getting a reset that could destroy
+    /// the answer before it reads it. A client that asked to close, whose request was read
+    /// whole and who sent nothing more, has nothing in flight: it is closed at once, as
+    /// nginx's `lingering_close on` does, instead of waiting for its FIN over several events.
+    private var mayCloseAtOnce: Bool {
+        peerClosed || (lingerEndsWhenQuiet && (input?.readableCount ?? 0) == 0)
     }
 
     private func lingerDrive() {
@@ -439,6 +451,7 @@ final class ClientConnection: Selectable {
             deadline = now + 2_000
         }
         if input == nil { input = worker.loop.buffers.take() }
+        let quiet = mayCloseAtOnce
         var discarded = 0
         while readable && discarded < 1 << 20 {
             input!.clear()
@@ -457,10 +470,12 @@ final class ClientConnection: Selectable {
                 return
             }
         }
-        if discarded >= 1 << 20 { close() }
+        if discarded >= 1 << 20 || (quiet && discarded == 0 && !readable) { close() }
     }
 
     var lingerShut = false
+    /// The client asked to close and its request was read whole (`mayCloseAtOnce`).
+    var lingerEndsWhenQuiet = false
     var tunnelClientDone = false
     var tunnelUpstreamDone = false
     var tunnelShutClient = false

@@ -259,12 +259,25 @@ struct JSONScanner {
         }
     }
 
+    /// 1 for the bytes 0x20...0x7F except '"' and '\\', 0 for all others (256 entries,
+    /// never freed; immutable once built, so shared by every thread).
+    nonisolated(unsafe) static let plainStringBytes: UnsafePointer<UInt8> = {
+        let t = UnsafeMutablePointer<UInt8>.allocate(capacity: 256)
+        for b in 0..<256 { t[b] = b >= 0x20 && b < 0x80 && b != 0x22 && b != 0x5C ? 1 : 0 }
+        return UnsafePointer(t)
+    }()
+
     /// Scans a string at `i` (on the opening quote); returns its content bounds.
     mutating func string() throws(JOSEError) -> (start: Int32, end: Int32, escaped: Bool) {
         i += 1
         let start = i
         var escaped = false
+        let plain = JSONScanner.plainStringBytes
         while i < n {
+            // Runs of bytes a string holds as they are (printable ASCII but '"' and '\\'): one
+            // table load per byte, where the checks below take four compares.
+            while i < n && plain[Int(p[i])] != 0 { i += 1 }
+            guard i < n else { break }
             let c = p[i]
             if c == UInt8(ascii: "\"") {
                 let end = i

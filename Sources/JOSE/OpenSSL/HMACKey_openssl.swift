@@ -43,6 +43,10 @@ enum OpenSSLAlgorithms {
 /// call: keying is done once, so a MAC costs a context copy and the hash itself.
 ///
 /// Immutable after init; `EVP_MAC_CTX_dup` only reads its source, so it is shared across threads.
+///
+/// The duplicate costs about 7,000 instructions and six allocations per MAC (callgrind). A
+/// hand-composed RFC 2104 HMAC over the SHA-2 block functions saved them (tried in issue 15),
+/// but that is the gateway's own MAC over APIs OpenSSL 3 deprecates: the MAC stays OpenSSL's.
 final class HMACKey: @unchecked Sendable {
     let secretLength: Int
     private let templates: [OpaquePointer?]
