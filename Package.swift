@@ -45,13 +45,15 @@ let package = Package(
         // Release-mode micro-benchmark of the JOSE layer (scripts/bench-jose).
         .executableTarget(name: "jose-bench", dependencies: ["JOSE"], path: "Benchmarks/JOSEBench"),
 
+        // Helpers several test targets share (child processes, a throw-away PKI); not shipped.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "HTTP1Tests", dependencies: ["HTTP1"]),
         .testTarget(name: "JOSETests", dependencies: ["JOSE"], resources: [.copy("Vectors")]),
         .testTarget(name: "EventLoopTests", dependencies: ["EventLoop"]),
-        .testTarget(name: "TLSTests", dependencies: ["TLS", "EventLoop"]),
+        .testTarget(name: "TLSTests", dependencies: ["TLS", "EventLoop", "TestSupport"]),
         .testTarget(name: "HTTPClientTests", dependencies: ["HTTPClient", "EventLoop", "HTTP1"]),
         .testTarget(name: "TokenStoreTests", dependencies: ["TokenStore"]),
-        .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore", "TokenStore"]),
+        .testTarget(name: "RedisStoreTests", dependencies: ["RedisStore", "TokenStore", "TestSupport"]),
         .testTarget(name: "GatewayCoreTests", dependencies: ["GatewayCore", "RedisStore", "TLS"]),
     ]
 )

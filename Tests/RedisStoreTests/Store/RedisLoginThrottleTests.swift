@@ -94,12 +94,14 @@ struct RedisLoginThrottleTests {
         let a = RedisLoginThrottle(options: try RedisOptions(url: server.url, keyPrefix: "thr:"))
         let b = RedisLoginThrottle(options: try RedisOptions(url: server.url, keyPrefix: "thr:"))
         defer { a.close(); b.close() }
-        let key = ThrottleKey(name: "u:bob", limit: 2, window: 1_000)
+        // A 4 s window: a loaded machine took over 1 s between the first reserve and the
+        // peek, so a 1 s window had expired by then.
+        let key = ThrottleKey(name: "u:bob", limit: 2, window: 4_000)
         #expect(try await reserve(a, [key]) == 0)
         #expect(try await reserve(b, [key]) == 0)
         #expect(try await reserve(b, [key]) > 0)
         #expect(try await peek(a, [key]) > 0)
-        try await Task.sleep(nanoseconds: 1_200_000_000)
+        try await Task.sleep(nanoseconds: 4_300_000_000)
         #expect(try await peek(a, [key]) == 0)
         #expect(try await reserve(b, [key]) == 0)  // a new window
     }

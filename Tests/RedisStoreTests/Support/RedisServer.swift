@@ -1,5 +1,6 @@
 import Glibc
 import Synchronization
+import TestSupport
 
 /// A `redis-server` of a test's own: a free 127.0.0.1 port, a temporary directory,
 /// `appendonly yes` with `appendfsync always` and no RDB snapshots. Started by PID, stopped
@@ -25,13 +26,13 @@ final class RedisServer: @unchecked Sendable {
 
     enum Failure: Error, CustomStringConvertible {
         case missingBinary
-        case spawn(Int32)
+        case spawn(String)
         case notReady(String)
 
         var description: String {
             switch self {
             case .missingBinary: return "redis-server not found (install the Debian package redis-server)"
-            case .spawn(let rc): return "posix_spawn failed: \(rc)"
+            case .spawn(let why): return "could not start redis-server: \(why)"
             case .notReady(let log): return "redis-server did not become ready; log:\n\(log)"
             }
         }
@@ -127,29 +128,12 @@ final class RedisServer: @unchecked Sendable {
                 "--bind", "127.0.0.1", "--dir", dir, "--appendonly", "yes",
                 "--appendfsync", "always", "--save", "", "--daemonize", "no", "--logfile", dir + "/redis.log",
             ] + extra
-        var cargs: [UnsafeMutablePointer<CChar>?] = args.map { strdup($0) } + [nil]
-        defer { for a in cargs { free(a) } }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        // The child would inherit the spawning thread's blocked signals (test threads block
-        // SIGTERM): give it an empty mask and default handlers so `stop()` works.
-        var attr = posix_spawnattr_t()
-        posix_spawnattr_init(&attr)
-        defer { posix_spawnattr_destroy(&attr) }
-        var none = sigset_t()
-        sigemptyset(&none)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attr, &none)
-        posix_spawnattr_setsigdefault(&attr, &all)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var child: pid_t = 0
-        let rc = posix_spawn(&child, exe, &actions, &attr, &cargs, environ)
-        guard rc == 0 else { throw Failure.spawn(rc) }
+        let child: pid_t
+        do {
+            child = try ChildProcess.spawn(args)
+        } catch {
+            throw Failure.spawn("\(error)")
+        }
         // Bounded wait: up to 10 s for a PONG (or a NOAUTH, which also means it is up).
         for _ in 0..<200 {
             var status: Int32 = 0
