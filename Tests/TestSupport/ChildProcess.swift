@@ -46,6 +46,9 @@ public enum ChildProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, stdout, O_WRONLY | O_CREAT | O_APPEND, 0o600)
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        // Nothing else of this process goes to the child: a long-lived child (redis-server)
+        // holding another test's socket keeps that socket's peer from ever seeing it close.
+        if let closeFrom = closeFrom { _ = closeFrom(&actions, 3) }
         // The child would inherit the spawning thread's blocked signals: give it an empty
         // mask and default handlers, so that a kill by PID works.
         var attr = posix_spawnattr_t()
@@ -63,6 +66,15 @@ public enum ChildProcess {
         guard rc == 0 else { throw Failure(description: "posix_spawn \(argv[0]): \(rc)") }
         return child
     }
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34), which its Swift module does
+    /// not export.
+    private typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    nonisolated(unsafe) private static let closeFrom: CloseFrom? = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
+        else { return nil }
+        return unsafeBitCast(symbol, to: CloseFrom.self)
+    }()
 
     /// The exit status of a normal exit, or -1 for a signal.
     private static func exited(_ status: Int32) -> Int32 {
