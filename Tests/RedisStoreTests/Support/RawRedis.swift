@@ -40,6 +40,16 @@ final class RawRedis: @unchecked Sendable {
         return await withCheckedContinuation { c in client.send(command) { c.resume(returning: $0) } }
     }
 
+    /// Sends and says how long the answer took, timed on the client's loop thread where it is
+    /// given: the awaiting task may wait seconds for a pool thread on a loaded machine.
+    func timedSend(_ args: any RESPArgument...) async -> (Result<RESPValue, RedisError>, milliseconds: Int64) {
+        let command = RedisCommand(arguments: args.map(\.respBytes))
+        let started = monotonicMillis()
+        return await withCheckedContinuation { c in
+            client.send(command) { c.resume(returning: ($0, monotonicMillis() - started)) }
+        }
+    }
+
     func send(_ args: any RESPArgument...) async -> Result<RESPValue, RedisError> {
         await send(args)
     }
