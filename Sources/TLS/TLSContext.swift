@@ -21,6 +21,8 @@ public final class TLSContext: @unchecked Sendable {
     /// Client: the last session the server gave us, offered by the next connection for
     /// resumption (one server per context: the context is made per upstream setting).
     private let session = Mutex<SessionSlot>(SessionSlot())
+    /// Client: how many sessions (TLS 1.3: tickets) servers have given this context.
+    let sessionsReceived = Atomic<Int>(0)
     /// Server: the listener's session-ticket keys (nil: libssl's own, for this context only).
     private(set) var ticketKeys: TicketKeyRing?
 
@@ -36,6 +38,7 @@ public final class TLSContext: @unchecked Sendable {
 
     /// Keeps `new` (owned) as the session to resume, releasing the one before.
     func storeSession(_ new: OpaquePointer) {
+        sessionsReceived.add(1, ordering: .relaxed)
         let old = session.withLock { slot -> SessionSlot in
             let o = slot
             slot = SessionSlot(pointer: new)

@@ -79,8 +79,14 @@ public final class TicketKeyRing: Sendable {
     }
 }
 
-/// libssl asks to seal (`enc` 1) or open (`enc` 0) a ticket. Returns 1 (done), 2 (opened with
-/// an old key: send a new ticket), 0 (unknown key: full handshake), -1 (error).
+/// libssl asks to seal (`enc` 1) or open (`enc` 0) a ticket. Returns 1 (done), 2 (opened: send
+/// a new ticket), 0 (unknown key: full handshake), -1 (error).
+///
+/// A new ticket is sent when the ticket was sealed with an old key, and on every TLS 1.3
+/// resumption: RFC 8446 (§4.6.1, §C.4) has clients use a ticket once, and OpenSSL's client
+/// offers a used one no more, so a resumed connection that got no new ticket made its client's
+/// next connection a full handshake (every other connection of wrk's, for one; libssl's own
+/// ticket keys, nginx's default, renew them the same way).
 private let ticketCallback:
     @convention(c) (
         OpaquePointer?, UnsafeMutablePointer<UInt8>?, UnsafeMutablePointer<UInt8>?, OpaquePointer?, OpaquePointer?,
@@ -106,7 +112,7 @@ private let ticketCallback:
         let answer: Int32
         switch found {
         case .unknown: return 0
-        case .current(let k): (key, answer) = (k, 1)
+        case .current(let k): (key, answer) = (k, SSL_version(ssl) == TLS1_3_VERSION ? 2 : 1)
         case .previous(let k): (key, answer) = (k, 2)
         }
         let ok = key.aes.withUnsafeBufferPointer { a in

@@ -71,6 +71,28 @@ struct TicketKeyRingTests {
         #expect(try !connect(server, stale))
     }
 
+    /// Every TLS 1.3 resumption gets a new ticket (RFC 8446 has a client use a ticket once):
+    /// without it, OpenSSL's client (wrk, curl, Python) makes every other connection a full
+    /// handshake. A TLS 1.2 ticket from the current key stays as it is (RFC 5077 reuses it).
+    @Test(arguments: [true, false])
+    func aResumedConnectionGetsANewTicketUnderTLS13(tls12: Bool) throws {
+        let clock = ManualClock()
+        let ring = TicketKeyRing(rotateEvery: 60_000, keep: 2, clock: clock.read)
+        let server = try server(ring)
+        let client = try client(tls12: tls12)
+        #expect(try !connect(server, client))
+        for _ in 0..<3 {
+            let before = client.sessionsReceived.load(ordering: .relaxed)
+            #expect(try connect(server, client))
+            let received = client.sessionsReceived.load(ordering: .relaxed) - before
+            if tls12 {
+                #expect(received == 0)
+            } else {
+                #expect(received >= 1)
+            }
+        }
+    }
+
     @Test func lookupRules() {
         let clock = ManualClock()
         let ring = TicketKeyRing(rotateEvery: 1_000, keep: 1, clock: clock.read)
