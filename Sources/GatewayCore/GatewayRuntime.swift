@@ -9,7 +9,7 @@ final class GatewayRuntime: Sendable {
     let routes: RouteTable
     let httpLimits: HTTPLimits
     /// The gateway's own paths (normalised bytes) and what answers them.
-    let localRoutes: [([UInt8], LocalHandler)]
+    let localRoutes: LocalRouteTable
     /// Token verification; nil when the configuration has no `tokens`.
     let auth: AuthRuntime?
     let cors: CORSPolicy?
@@ -29,7 +29,7 @@ final class GatewayRuntime: Sendable {
         self.upstreamTLS = upstreamTLS
         self.admin = admin
         self.auth = auth
-        self.localRoutes = localRoutes
+        self.localRoutes = LocalRouteTable(localRoutes)
         self.cors = config.cors.map(CORSPolicy.init(settings:))
         self.routes = RouteTable(
             config.routes, identityHeaders: config.identityHeaders.allNames,

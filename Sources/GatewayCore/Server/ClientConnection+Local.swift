@@ -58,11 +58,9 @@ extension ClientConnection {
     // MARK: Gateway-served paths
 
     func localHandlerForPath() -> LocalHandler? {
-        guard !runtime.localRoutes.isEmpty else { return nil }
-        for (path, handler) in runtime.localRoutes where path == worker.pathScratch {
-            return handler
-        }
-        return nil
+        let table = runtime.localRoutes
+        guard !table.isEmpty else { return nil }
+        return worker.pathScratch.withUnsafeBytes { table.handler(for: $0) }
     }
 
     func startLocal(_ handler: LocalHandler) {
