@@ -7,6 +7,12 @@ public protocol Selectable: AnyObject {
     func ready(_ events: UInt32)
 }
 
+/// Something to run once the loop has handled every event of the current turn (see
+/// `EventLoop.atTurnEnd`).
+public protocol TurnEndHandler: AnyObject {
+    func turnEnded()
+}
+
 /// One epoll loop on one thread. Descriptors are registered edge-triggered for input and
 /// output at once, so readiness changes never cost an `epoll_ctl`; handlers keep their own
 /// "readable"/"writable" flags and work until EAGAIN.
@@ -31,6 +37,10 @@ public final class EventLoop: @unchecked Sendable {
     public private(set) var now: Int64
     /// Per-loop buffers for connections.
     public let buffers = BufferPool()
+    /// Handlers to run when this turn's events are done, and the list being run (two, swapped,
+    /// so that neither is reallocated once grown).
+    private var turnEnd: ContiguousArray<TurnEndHandler> = []
+    private var turnEndRunning: ContiguousArray<TurnEndHandler> = []
 
     public init(index: Int) throws(IOError) {
         self.index = index
@@ -164,6 +174,8 @@ public final class EventLoop: @unchecked Sendable {
             }
             if woken { runPendingTasks() }
             runDueTimers()
+            // Last, so that what tasks and timers queued goes out in this turn too.
+            if !turnEnd.isEmpty { runTurnEnd() }
         }
         runPendingTasks()
     }
@@ -172,6 +184,22 @@ public final class EventLoop: @unchecked Sendable {
     public func stop() {
         stopRequested.store(true, ordering: .relaxed)
         execute {}
+    }
+
+    /// Runs `h.turnEnded()` once every event of this turn has been handled: writes queued
+    /// by many connections in one turn go out back to back, after all of the turn's work,
+    /// instead of each between other connections' work.
+    public func atTurnEnd(_ h: TurnEndHandler) {
+        turnEnd.append(h)
+    }
+
+    /// Until none is left: a handler may queue another (a failed write retried on a new connection).
+    private func runTurnEnd() {
+        while !turnEnd.isEmpty {
+            swap(&turnEnd, &turnEndRunning)
+            for h in turnEndRunning { h.turnEnded() }
+            turnEndRunning.removeAll(keepingCapacity: true)
+        }
     }
 
     private func runPendingTasks() {

@@ -181,4 +181,46 @@ struct EventLoopTests {
         let b = EventLoop.monotonicMillis()
         #expect(b >= a + 4)
     }
+
+    @Test("a turn-end handler runs after the rest of the turn's work, and one it queues runs in the same turn")
+    func turnEnd() throws {
+        let running = try RunningLoop()
+        defer { running.shutDown() }
+        let loop = running.loop
+        let seen = Recorder<String>()
+        /// Queues `then` (if any) from its own turn-end call, as a failed write retried on a
+        /// new connection does.
+        final class Handler: TurnEndHandler, @unchecked Sendable {
+            let name: String
+            let seen: Recorder<String>
+            let loop: EventLoop
+            var then: Handler?
+            init(_ name: String, _ seen: Recorder<String>, _ loop: EventLoop) {
+                self.name = name
+                self.seen = seen
+                self.loop = loop
+            }
+            func turnEnded() {
+                seen.add(name)
+                if let then {
+                    self.then = nil
+                    loop.atTurnEnd(then)
+                }
+            }
+        }
+        let first = Handler("end 1", seen, loop)
+        first.then = Handler("end 2", seen, loop)
+        // Both tasks run in one turn (queued before the loop wakes up): the handler the first
+        // queues must wait for the second, and the one it queues needs no further event.
+        let gate = DispatchSemaphore(value: 0)
+        loop.execute { gate.wait() }
+        loop.execute {
+            seen.add("task 1")
+            loop.atTurnEnd(first)
+        }
+        loop.execute { seen.add("task 2") }
+        gate.signal()
+        #expect(seen.wait(for: 4))
+        #expect(seen.values == ["task 1", "task 2", "end 1", "end 2"])
+    }
 }

@@ -1,3 +1,5 @@
+import Dispatch
+import Synchronization
 import Testing
 
 @testable import JOSE
@@ -28,6 +30,54 @@ struct PrimitivesTests {
         #expect(h.isValid(tag: hex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"), for: msg))
         #expect(!h.isValid(tag: hex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3842"), for: msg))
         #expect(!h.isValid(tag: hex("5bdcc146bf60754e6a042426089575c7"), for: msg))
+    }
+
+    @Test("HMAC contexts kept per thread: each key its own tags, interleaved, after a key is freed, across threads")
+    func hmacThreadContexts() throws {
+        let k1 = [UInt8](repeating: 0x0b, count: 20), m1 = Array("Hi There".utf8)
+        let t1 = hex("b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")  // RFC 4231 case 1
+        let k2 = Array("Jefe".utf8), m2 = Array("what do ya want for nothing?".utf8)
+        let t2 = hex("5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")  // case 2
+        let h1 = try HMAC(key: k1), h2 = try HMAC(key: k2)
+        let t1m2 = try HMAC.authenticate(m2, key: k1)
+        for _ in 0..<50 {
+            // The same key twice in a row (the restarted context), then the other key, then a
+            // longer message on the first: no state may carry over from one tag to the next.
+            #expect(h1.authenticate(m1) == t1)
+            #expect(h1.authenticate(m1) == t1)
+            #expect(h2.authenticate(m2) == t2)
+            #expect(h1.authenticate(m2) == t1m2)
+            #expect(h1.authenticate(m1) == t1)
+        }
+        // A key freed and a new one made, likely at the same address: the new key's tag.
+        for _ in 0..<20 {
+            do {
+                let a = try HMAC(key: k1)
+                #expect(a.authenticate(m1) == t1)
+            }
+            let b = try HMAC(key: k2)
+            #expect(b.authenticate(m2) == t2)
+        }
+        // SHA-512 and SHA-256 of one key each keep their own context.
+        let t2_512 = hex(
+            "164b7a7bfcf819e2e395fbe73b56e0a387bd64222e831fd610270cd7ea2505549758bf75c05a994a6d034f65f8f0e6fdcaeab1a34d4a6b4b636e070a38bce737"
+        )
+        let h2_512 = try HMAC(key: k2, hash: .sha512)
+        #expect(h2_512.authenticate(m2) == t2_512 && h2.authenticate(m2) == t2 && h2_512.authenticate(m2) == t2_512)
+        // Many threads, one shared key each way.
+        let failures = Mutex(0)
+        DispatchQueue.concurrentPerform(iterations: 8) { i in
+            var bad = 0
+            for _ in 0..<500 {
+                if i % 2 == 0 {
+                    if h1.authenticate(m1) != t1 { bad += 1 }
+                } else if h2.authenticate(m2) != t2 {
+                    bad += 1
+                }
+            }
+            failures.withLock { $0 += bad }
+        }
+        #expect(failures.withLock { $0 } == 0)
     }
 
     @Test("random bytes")

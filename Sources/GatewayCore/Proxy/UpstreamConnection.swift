@@ -28,7 +28,7 @@ enum UpstreamFailure: Error, Equatable {
 /// One TCP connection to an upstream, loop-confined. While it serves an exchange its
 /// events go to `owner`; idle in the pool, any event means the upstream closed it or sent
 /// something unasked, and it is dropped.
-final class UpstreamConnection: Selectable {
+final class UpstreamConnection: Selectable, TurnEndHandler {
     /// The only way to the upstream's socket: plain TCP or TLS.
     let transport: any Transport
     var fd: Int32 { transport.fd }
@@ -49,6 +49,8 @@ final class UpstreamConnection: Selectable {
     private var output: IOBuffer?
     /// Pool bookkeeping.
     var idleDeadline: Int64 = 0
+    /// A flush is due at the end of the loop's turn (`flushAtTurnEnd`).
+    private var flushDue = false
 
     init(transport: any Transport, target: UpstreamURL, worker: Worker, connecting: Bool) {
         self.transport = transport
@@ -177,6 +179,23 @@ final class UpstreamConnection: Selectable {
         if out.isEmpty {
             worker.loop.buffers.give(out)
             output = nil
+        }
+    }
+
+    /// Flushes once the loop has handled this turn's other events.
+    func flushAtTurnEnd() {
+        guard !flushDue else { return }
+        flushDue = true
+        worker.loop.atTurnEnd(self)
+    }
+
+    func turnEnded() {
+        flushDue = false
+        guard !closed, owner != nil, writable, pendingOutput > 0 else { return }
+        do {
+            try flush()
+        } catch {
+            fail(error)
         }
     }
 

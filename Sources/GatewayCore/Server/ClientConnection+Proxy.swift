@@ -128,11 +128,15 @@ extension ClientConnection: UpstreamOwner {
                 return
             }
         }
-        do {
-            try up.flush()
-        } catch {
-            upstreamFailed(up, error)
-            return
+        if server.requestComplete && up.pendingOutput <= ClientConnection.highWater {
+            up.flushAtTurnEnd()
+        } else {
+            do {
+                try up.flush()
+            } catch {
+                upstreamFailed(up, error)
+                return
+            }
         }
         if server.requestComplete && deadline < now + upstreamWaitTimeout && !proxy.responseHeadSent {
             deadline = now + upstreamWaitTimeout

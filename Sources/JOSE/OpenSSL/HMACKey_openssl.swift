@@ -1,4 +1,6 @@
 internal import COpenSSL
+import Glibc
+import Synchronization
 
 /// The SHA-2 hash functions used by HMAC, digests and PBKDF2.
 public enum HashFunction: Sendable, Hashable {
@@ -39,17 +41,23 @@ enum OpenSSLAlgorithms {
     nonisolated(unsafe) static let aes256gcm: OpaquePointer? = EVP_CIPHER_fetch(nil, "AES-256-GCM", nil)
 }
 
-/// An HMAC key with one keyed `EVP_MAC_CTX` template per hash (RFC 2104), duplicated per
-/// call: keying is done once, so a MAC costs a context copy and the hash itself.
+/// An HMAC key with one keyed `EVP_MAC_CTX` template per hash (RFC 2104): keying is done
+/// once, and each thread MACs with its own duplicate of the template, restarted per call
+/// (`HMACThreadContexts`), so a MAC costs one digest-state copy and the hash itself.
 ///
 /// Immutable after init; `EVP_MAC_CTX_dup` only reads its source, so it is shared across threads.
 ///
-/// The duplicate costs about 7,000 instructions and six allocations per MAC (callgrind). A
-/// hand-composed RFC 2104 HMAC over the SHA-2 block functions saved them (tried in issue 15),
-/// but that is the gateway's own MAC over APIs OpenSSL 3 deprecates: the MAC stays OpenSSL's.
+/// A duplicate per call cost about 7,000 instructions and six allocations per MAC
+/// (callgrind). A hand-composed RFC 2104 HMAC over the SHA-2 block functions saved them
+/// (tried in issue 15), but that is the gateway's own MAC over APIs OpenSSL 3 deprecates:
+/// the MAC stays OpenSSL's.
 final class HMACKey: @unchecked Sendable {
     let secretLength: Int
     private let templates: [OpaquePointer?]
+    /// Names this key in the per-thread contexts: unique in the process, never reused (an
+    /// address could be, by a later key).
+    private let id: UInt64 = HMACKey.nextID.add(1, ordering: .relaxed).newValue
+    private static let nextID = Atomic<UInt64>(0)
 
     init(secret: UnsafeRawBufferPointer) throws(JOSEError) {
         guard let mac = OpenSSLAlgorithms.hmac else { throw .cryptoFailure("EVP_MAC_fetch") }
@@ -83,11 +91,10 @@ final class HMACKey: @unchecked Sendable {
         _ input: UnsafeRawBufferPointer,
         into out: UnsafeMutablePointer<UInt8>
     ) -> Int {
-        guard let ctx = EVP_MAC_CTX_dup(templates[hash.index]) else {
+        guard let ctx = HMACThreadContexts.current.context(id, hash.index, templates[hash.index]) else {
             ERR_clear_error()
             return 0
         }
-        defer { EVP_MAC_CTX_free(ctx) }
         var outLength = 0
         guard EVP_MAC_update(ctx, input.baseAddress?.assumingMemoryBound(to: UInt8.self), input.count) == 1,
             EVP_MAC_final(ctx, out, &outLength, 64) == 1
@@ -121,6 +128,64 @@ final class HMACKey: @unchecked Sendable {
             OPENSSL_cleanse(buf.baseAddress!, 64)
             return equal
         }
+    }
+}
+
+/// Each thread's HMAC contexts, one per SHA-2 size, kept between MACs.
+///
+/// Duplicating a keyed template per MAC (`EVP_MAC_CTX_dup`, then a free) costs six
+/// allocations. Here a thread keeps its own duplicate of the last template it used per size
+/// and restarts it with `EVP_MAC_init(ctx, NULL, 0, NULL)`, which for HMAC reuses the key
+/// already set (one digest-state copy). A thread that meets another key duplicates that key's
+/// template, as before. The contexts are freed (their key state cleansed) when the thread exits.
+final class HMACThreadContexts {
+    private var owners: (UInt64, UInt64, UInt64) = (0, 0, 0)
+    private var contexts: (OpaquePointer?, OpaquePointer?, OpaquePointer?) = (nil, nil, nil)
+
+    deinit {
+        EVP_MAC_CTX_free(contexts.0)
+        EVP_MAC_CTX_free(contexts.1)
+        EVP_MAC_CTX_free(contexts.2)
+    }
+
+    /// The pthread key whose per-thread value is this thread's instance (retained once; the
+    /// key's destructor releases it at thread exit).
+    private static let key: pthread_key_t = {
+        var k = pthread_key_t()
+        let rc = pthread_key_create(&k) { p in
+            if let p { Unmanaged<HMACThreadContexts>.fromOpaque(p).release() }
+        }
+        precondition(rc == 0, "pthread_key_create")
+        return k
+    }()
+
+    /// The calling thread's instance.
+    static var current: HMACThreadContexts {
+        if let p = pthread_getspecific(key) { return Unmanaged<HMACThreadContexts>.fromOpaque(p).takeUnretainedValue() }
+        let c = HMACThreadContexts()
+        pthread_setspecific(key, Unmanaged.passRetained(c).toOpaque())
+        return c
+    }
+
+    /// This thread's context for the key named `owner` at hash `index` (0...2), ready for
+    /// `EVP_MAC_update`; nil on failure. Owned here: not to be freed by the caller.
+    func context(_ owner: UInt64, _ index: Int, _ template: OpaquePointer?) -> OpaquePointer? {
+        let (o, c): (UInt64, OpaquePointer?)
+        switch index {
+        case 0: (o, c) = (owners.0, contexts.0)
+        case 1: (o, c) = (owners.1, contexts.1)
+        default: (o, c) = (owners.2, contexts.2)
+        }
+        if o == owner, let c, EVP_MAC_init(c, nil, 0, nil) == 1 { return c }
+        let fresh = EVP_MAC_CTX_dup(template)
+        EVP_MAC_CTX_free(c)
+        let newOwner = fresh == nil ? 0 : owner
+        switch index {
+        case 0: (owners.0, contexts.0) = (newOwner, fresh)
+        case 1: (owners.1, contexts.1) = (newOwner, fresh)
+        default: (owners.2, contexts.2) = (newOwner, fresh)
+        }
+        return fresh
     }
 }
 
