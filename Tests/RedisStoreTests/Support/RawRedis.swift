@@ -21,8 +21,11 @@ final class RawRedis: @unchecked Sendable {
         if waitForConnection, !waitUntil(seconds: 10, client.isUp) { throw TestFailure("raw client did not connect") }
     }
 
+    /// Generous command and connect deadlines: these clients test commands, not timeouts, and
+    /// a loaded CI machine once took more than the 2 s default to answer a pipelined batch,
+    /// which closed the connection ("not connected").
     convenience init(url: String) throws {
-        try self.init(try RedisOptions(url: url))
+        try self.init(try RedisOptions(url: url, connectTimeout: 20_000, commandTimeout: 20_000))
     }
 
     /// Connects on a thread of its own (the wait blocks).
@@ -31,7 +34,7 @@ final class RawRedis: @unchecked Sendable {
     }
 
     static func open(url: String) async throws -> RawRedis {
-        try await open(try RedisOptions(url: url))
+        try await offPool { try RawRedis(url: url) }
     }
 
     func send(_ args: [any RESPArgument]) async -> Result<RESPValue, RedisError> {
