@@ -113,27 +113,68 @@ public struct RouteConfig: Sendable, Equatable {
 }
 
 /// `http://host[:port][/base]`: plain HTTP to upstreams on a trusted network.
+///
+/// What is fixed per parsed URL lives behind one reference (`Origin`): the request path
+/// copies the chosen upstream several times per request (the choice, the exchange, the
+/// pooled connection's check), and a copy of four strings and a TLS setting cost about nine
+/// retains and releases; now it costs one. Only `address` changes per choice (a re-resolved
+/// or healthy address), and it is a value.
 public struct UpstreamURL: Sendable, Equatable, Hashable, CustomStringConvertible {
-    public var host: String
-    public var port: UInt16
-    /// Prefix added before the forwarded path, without a trailing slash ("" for none).
-    public var basePath: String
+    /// The fixed part; immutable, shared by every copy of one parsed URL.
+    final class Origin: Sendable {
+        let host: String
+        let port: UInt16
+        let basePath: String
+        let authority: String
+        let tls: UpstreamTLS?
+        /// Unique to each parsed URL (a reload parses new ones). Everything but `address` is
+        /// fixed per serial, so `serial` and `address` tell pooled connections apart without
+        /// comparing strings.
+        let serial: UInt64 = Origin.serials.wrappingAdd(1, ordering: .relaxed).newValue
+        private static let serials = Atomic<UInt64>(0)
+
+        init(host: String, port: UInt16, basePath: String, authority: String, tls: UpstreamTLS?) {
+            self.host = host
+            self.port = port
+            self.basePath = basePath
+            self.authority = authority
+            self.tls = tls
+        }
+    }
+
+    private(set) var origin: Origin
     public var address: SocketAddress
+
+    public init(
+        host: String, port: UInt16, basePath: String, address: SocketAddress, authority: String, tls: UpstreamTLS?
+    ) {
+        origin = Origin(host: host, port: port, basePath: basePath, authority: authority, tls: tls)
+        self.address = address
+    }
+
+    public var host: String { origin.host }
+    public var port: UInt16 { origin.port }
+    /// Prefix added before the forwarded path, without a trailing slash ("" for none).
+    public var basePath: String { origin.basePath }
     /// `host:port` as sent in `Host` when the route does not preserve the client's.
-    public var authority: String
+    public var authority: String { origin.authority }
+    /// Not part of `==`; see `Origin.serial`.
+    public var serial: UInt64 { origin.serial }
+
     /// `https://`: how the server is verified (the route's `upstream_tls`); nil for `http://`.
-    public var tls: UpstreamTLS?
-    /// Unique to each parsed URL (a reload parses new ones). Everything but `address` is
-    /// fixed per serial, so `serial` and `address` tell pooled connections apart without
-    /// comparing strings; not part of `==`.
-    public let serial: UInt64 = UpstreamURL.serials.wrappingAdd(1, ordering: .relaxed).newValue
-    private static let serials = Atomic<UInt64>(0)
+    /// Set while the configuration is loaded; setting it makes a new origin (and serial).
+    public var tls: UpstreamTLS? {
+        get { origin.tls }
+        set { origin = Origin(host: host, port: port, basePath: basePath, authority: authority, tls: newValue) }
+    }
 
     public var description: String { "\(tls == nil ? "http" : "https")://\(authority)\(basePath)" }
 
     public static func == (a: UpstreamURL, b: UpstreamURL) -> Bool {
-        a.host == b.host && a.port == b.port && a.basePath == b.basePath && a.address == b.address
-            && a.authority == b.authority && a.tls == b.tls
+        a.address == b.address
+            && (a.origin === b.origin
+                || (a.host == b.host && a.port == b.port && a.basePath == b.basePath
+                    && a.authority == b.authority && a.tls == b.tls))
     }
 
     /// Keys the per-worker connection pool on every request: hash what tells upstreams

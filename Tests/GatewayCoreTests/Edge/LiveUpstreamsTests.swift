@@ -77,8 +77,10 @@ struct LiveUpstreamsTests {
     @Test("re-resolved addresses replace the start-up one and rotate, skipping ejected ones")
     func resolved() {
         let live = LiveUpstreams()
-        var u = url("http://127.0.0.1:9001")
-        u.host = "app.internal"
+        let start = url("http://127.0.0.1:9001")
+        let u = UpstreamURL(
+            host: "app.internal", port: 9001, basePath: "", address: start.address, authority: "app.internal:9001",
+            tls: nil)
         #expect(live.choose([u], start: 0, now: 0).address == addr("127.0.0.1"))
         live.update(LiveUpstreams.HostPort(host: "app.internal", port: 9001), [addr("10.0.0.5"), addr("10.0.0.6")])
         let picks = (0..<4).map { _ in live.choose([u], start: 0, now: 0).address }
