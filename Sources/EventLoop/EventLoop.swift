@@ -41,9 +41,14 @@ public final class EventLoop: @unchecked Sendable {
     /// so that neither is reallocated once grown).
     private var turnEnd: ContiguousArray<TurnEndHandler> = []
     private var turnEndRunning: ContiguousArray<TurnEndHandler> = []
+    /// This turn's batched sends (`batchSend`); nil when off or when the kernel refuses io_uring.
+    private let sendBatch: SendBatch?
 
-    public init(index: Int) throws(IOError) {
+    /// `batchSends`: send what connections queue for the turn's end in one system call
+    /// (io_uring) where the kernel allows it; see `SendBatch`.
+    public init(index: Int, batchSends: Bool = false) throws(IOError) {
         self.index = index
+        sendBatch = batchSends ? SendBatch() : nil
         epfd = epoll_create1(Int32(EPOLL_CLOEXEC))
         guard epfd >= 0 else { throw IOError(errno: errno, function: "epoll_create1") }
         wakefd = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
@@ -193,12 +198,37 @@ public final class EventLoop: @unchecked Sendable {
         turnEnd.append(h)
     }
 
-    /// Until none is left: a handler may queue another (a failed write retried on a new connection).
+    /// Until none is left: a handler may queue another (a failed write retried on a new
+    /// connection). The sends the handlers batched go out after each round of them.
     private func runTurnEnd() {
         while !turnEnd.isEmpty {
             swap(&turnEnd, &turnEndRunning)
             for h in turnEndRunning { h.turnEnded() }
             turnEndRunning.removeAll(keepingCapacity: true)
+            sendBatch?.submit()
+        }
+    }
+
+    /// Whether sends are batched: io_uring asked for and granted by the kernel.
+    public var batchesSends: Bool { sendBatch.map { !$0.broken } ?? false }
+
+    /// Queues a send on a non-blocking socket to go out with this turn's others, in one
+    /// system call, once the turn-end handlers have run (only from `turnEnded`). `bytes`
+    /// must stay valid and unchanged until `completion` is told the result. Nil: not
+    /// batched (off, full or broken), and the caller writes itself.
+    func batchSend(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, _ completion: BatchedSendCompletion)
+        -> BatchedSendTicket?
+    {
+        sendBatch?.add(fd: fd, bytes, completion)
+    }
+
+    /// Withdraws a send queued with `batchSend` whose completion has not been called (before
+    /// its socket is closed, or its bytes change): nil if it had not run (it never will),
+    /// else its result, as the completion would have had it. The completion is not called.
+    public func withdrawBatchedSend(_ ticket: BatchedSendTicket) -> Int32?? {
+        switch sendBatch?.withdraw(ticket) {
+        case .ran(let r): return .some(r)
+        case .notRun, .told, nil: return nil
         }
     }
 

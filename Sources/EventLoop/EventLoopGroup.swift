@@ -5,9 +5,9 @@ import Glibc
 public final class EventLoopGroup: Sendable {
     public let loops: [EventLoop]
 
-    public init(count: Int) throws(IOError) {
+    public init(count: Int, batchSends: Bool = false) throws(IOError) {
         var loops: [EventLoop] = []
-        for i in 0..<max(1, count) { loops.append(try EventLoop(index: i)) }
+        for i in 0..<max(1, count) { loops.append(try EventLoop(index: i, batchSends: batchSends)) }
         self.loops = loops
     }
 

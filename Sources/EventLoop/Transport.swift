@@ -60,6 +60,19 @@ public protocol Transport: AnyObject {
     /// The last read could not go on until the socket is writable (TLS: a handshake message
     /// that did not fit): only then does a writable event call for another read.
     var readBlockedOnWrite: Bool { get }
+    /// From a turn-end handler: queues a write of `bytes` into `loop`'s batch of sends (see
+    /// `EventLoop.batchSend`). Nil when this transport or the loop does not batch (TLS
+    /// writes records through libssl): then `write` as usual.
+    func queueBatchedWrite(_ bytes: UnsafeRawBufferPointer, on loop: EventLoop, completion: BatchedSendCompletion)
+        -> BatchedSendTicket?
+}
+
+extension Transport {
+    public func queueBatchedWrite(
+        _ bytes: UnsafeRawBufferPointer, on loop: EventLoop, completion: BatchedSendCompletion
+    ) -> BatchedSendTicket? {
+        nil
+    }
 }
 
 /// A plain TCP (or Unix) socket.
@@ -104,6 +117,12 @@ public final class PlainTransport: Transport {
         } catch {
             throw .io(error)
         }
+    }
+
+    public func queueBatchedWrite(
+        _ bytes: UnsafeRawBufferPointer, on loop: EventLoop, completion: BatchedSendCompletion
+    ) -> BatchedSendTicket? {
+        closed ? nil : loop.batchSend(fd, bytes, completion)
     }
 
     public func shutdownWrite() throws(TransportError) -> TransportIO {

@@ -143,6 +143,9 @@ public enum Gateway {
         logger.info(
             "listening on \(config.listen.withPort(server.port))\(config.tls == nil ? "" : " (TLS)") with \(server.group.loops.count) workers"
                 + (server.adminPort.map { ", admin on port \($0)" } ?? ""))
+        if config.ioUring && !server.group.loops.allSatisfy(\.batchesSends) {
+            logger.info("io_uring is not available (kernel, sysctl or seccomp): one send per upstream write")
+        }
 
         var grace = config.limits.shutdownGrace
         // Certificates rotated on disk are picked up as a SIGHUP would: the same reload path,
@@ -161,6 +164,12 @@ public enum Gateway {
                     let next = try GatewayConfig.load(path: configPath, environment: environment)
                     if next.store != config.store {
                         logger.warning("store settings changed: they take effect on restart")
+                    }
+                    if next.workers != config.workers {
+                        logger.warning("workers changed: it takes effect on restart")
+                    }
+                    if next.ioUring != config.ioUring {
+                        logger.warning("io_uring changed: it takes effect on restart")
                     }
                     if (next.tls == nil) != (config.tls == nil) {
                         throw ConfigError("tls", "turning TLS on or off changes the listener: restart to apply it")

@@ -11,8 +11,8 @@ final class RunningLoop: Sendable {
     let loop: EventLoop
     private let finished = DispatchSemaphore(value: 0)
 
-    init() throws {
-        loop = try EventLoop(index: 0)
+    init(batchSends: Bool = false) throws {
+        loop = try EventLoop(index: 0, batchSends: batchSends)
         let loop = self.loop
         let finished = self.finished
         Thread.spawn(name: "test-loop") {
@@ -222,5 +222,55 @@ struct EventLoopTests {
         gate.signal()
         #expect(seen.wait(for: 4))
         #expect(seen.values == ["task 1", "task 2", "end 1", "end 2"])
+    }
+
+    @Test("batched sends: what turn-end handlers queue goes out once they all ran, each told its result")
+    func batchedTurnEndSends() throws {
+        let running = try RunningLoop(batchSends: true)
+        defer { running.shutDown() }
+        let loop = running.loop
+        #expect(loop.batchesSends)
+        let seen = Recorder<String>()
+        final class Writer: TurnEndHandler, BatchedSendCompletion, @unchecked Sendable {
+            let name: String
+            let seen: Recorder<String>
+            let loop: EventLoop
+            let transport: PlainTransport
+            let bytes: UnsafeMutableRawBufferPointer
+            init(_ name: String, fd: Int32, _ seen: Recorder<String>, _ loop: EventLoop) {
+                self.name = name
+                self.seen = seen
+                self.loop = loop
+                transport = PlainTransport(fd: fd)
+                bytes = .allocate(byteCount: name.utf8.count, alignment: 1)
+                bytes.copyBytes(from: Array(name.utf8))
+            }
+            deinit { bytes.deallocate() }
+            func turnEnded() {
+                let t = transport.queueBatchedWrite(UnsafeRawBufferPointer(bytes), on: loop, completion: self)
+                seen.add(t == nil ? "not batched \(name)" : "queued \(name)")
+            }
+            func batchedSendCompleted(_ result: Int32?) {
+                seen.add("sent \(name) \(result.map(String.init) ?? "nil")")
+            }
+        }
+        var fds: [Int32] = [0, 0, 0, 0]
+        try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0, &fds[0]) == 0)
+        try #require(socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0, &fds[2]) == 0)
+        let writers = LoopBox([Writer("one", fd: fds[0], seen, loop), Writer("three", fd: fds[2], seen, loop)])
+        defer {
+            for w in writers.value { w.transport.close() }
+            close(fds[1])
+            close(fds[3])
+        }
+        loop.execute {
+            for w in writers.value { loop.atTurnEnd(w) }
+        }
+        #expect(seen.wait(for: 4))
+        #expect(seen.values == ["queued one", "queued three", "sent one 3", "sent three 5"])
+        var buf = [UInt8](repeating: 0, count: 16)
+        #expect(Glibc.read(fds[1], &buf, 16) == 3)
+        #expect(Glibc.read(fds[3], &buf, 16) == 5)
+        #expect(String(decoding: buf[0..<5], as: UTF8.self) == "three")
     }
 }

@@ -30,6 +30,14 @@ struct ConfigTests {
         #expect(r.forwardAuthorization)  // public routes leave Authorization to the upstream
         #expect(r.preserveHost)
         #expect(!r.stripPrefix)
+        #expect(c.ioUring)
+    }
+
+    @Test("io_uring: a boolean, on by default, off on request")
+    func ioUring() throws {
+        #expect(try !parseConfig(#"{"io_uring":false,"routes":[\#(publicRoute)]}"#).ioUring)
+        #expect(try parseConfig(#"{"io_uring":true,"routes":[\#(publicRoute)]}"#).ioUring)
+        #expect(throws: ConfigError.self) { try parseConfig(#"{"io_uring":"yes","routes":[\#(publicRoute)]}"#) }
     }
 
     @Test("token defaults: 15 min access, 14 days refresh, 30 s leeway, 10 s grace")

@@ -49,6 +49,7 @@ extension GatewayConfig {
             }
         }
         let workers = r.int("workers", default: 0, range: 0...256)
+        let ioUring = r.bool("io_uring", default: true)
         let tls = readListenerTLS(&r, base: baseDirectory)
         let limits = readLimits(&r)
         var identity = readIdentityHeaders(&r)
@@ -103,6 +104,7 @@ extension GatewayConfig {
             identityHeaders: identity, cors: cors, store: store, routes: routes, log: log,
             baseDirectory: baseDirectory)
         config.edge = edge
+        config.ioUring = ioUring
         return config
     }
 

@@ -12,6 +12,9 @@ public struct GatewayConfig: Sendable {
     public var tls: TLSServerConfiguration?
     /// Event-loop threads; 0 in the file means one per core.
     public var workers: Int
+    /// Send each loop turn's upstream writes in one system call with io_uring, where the
+    /// kernel allows it (`EventLoop.batchSend`). Read at start-up only.
+    public var ioUring = true
     public var limits: Limits
     public var tokens: TokenSettings?
     public var auth: AuthSettings

@@ -28,7 +28,7 @@ enum UpstreamFailure: Error, Equatable {
 /// One TCP connection to an upstream, loop-confined. While it serves an exchange its
 /// events go to `owner`; idle in the pool, any event means the upstream closed it or sent
 /// something unasked, and it is dropped.
-final class UpstreamConnection: Selectable, TurnEndHandler {
+final class UpstreamConnection: Selectable, TurnEndHandler, BatchedSendCompletion {
     /// The only way to the upstream's socket: plain TCP or TLS.
     let transport: any Transport
     var fd: Int32 { transport.fd }
@@ -51,6 +51,9 @@ final class UpstreamConnection: Selectable, TurnEndHandler {
     var idleDeadline: Int64 = 0
     /// A flush is due at the end of the loop's turn (`flushAtTurnEnd`).
     private var flushDue = false
+    /// `output` is queued in the loop's batch of sends (`turnEnded`): until the result
+    /// comes, its bytes must not change and no other write may start.
+    private var batchedSend: BatchedSendTicket?
 
     init(transport: any Transport, target: UpstreamURL, worker: Worker, connecting: Bool) {
         self.transport = transport
@@ -152,6 +155,7 @@ final class UpstreamConnection: Selectable, TurnEndHandler {
     /// Appends bytes for the upstream; `flush` writes them (once the connect finished).
     func queue(_ bytes: UnsafeRawBufferPointer) {
         guard bytes.count > 0 else { return }
+        withdrawBatchedSend()
         if output == nil { output = worker.loop.buffers.take() }
         output!.append(bytes)
     }
@@ -170,6 +174,7 @@ final class UpstreamConnection: Selectable, TurnEndHandler {
 
     func flush() throws(UpstreamFailure) {
         guard !connecting, let out = output else { return }
+        withdrawBatchedSend()
         while out.readableCount > 0 && writable {
             switch try write(out.readableBytes) {
             case .processed(let n): out.consume(n)
@@ -191,12 +196,59 @@ final class UpstreamConnection: Selectable, TurnEndHandler {
 
     func turnEnded() {
         flushDue = false
-        guard !closed, owner != nil, writable, pendingOutput > 0 else { return }
+        guard !closed, owner != nil, writable, !connecting, batchedSend == nil, let out = output, out.readableCount > 0
+        else { return }
+        // Into the loop's batch: this turn's upstream sends then go out in one system call.
+        if let ticket = transport.queueBatchedWrite(out.readableBytes, on: worker.loop, completion: self) {
+            batchedSend = ticket
+            return
+        }
         do {
             try flush()
         } catch {
             fail(error)
         }
+    }
+
+    func batchedSendCompleted(_ result: Int32?) {
+        batchedSend = nil
+        guard !closed, owner != nil else { return }
+        if case .failed(let errno) = take(result) {
+            fail(.io(errno: errno))
+            return
+        }
+        // The rest of a short send, or all of it when the batch could not take it.
+        do {
+            try flush()
+        } catch {
+            fail(error)
+        }
+    }
+
+    private enum SendOutcome {
+        case done
+        case failed(errno: Int32)
+    }
+
+    /// Applies a batched send's result to `output`.
+    private func take(_ result: Int32?) -> SendOutcome {
+        guard let r = result, let out = output else { return .done }
+        if r > 0 {
+            out.consume(Int(r))
+        } else if r == -EAGAIN || r == -EWOULDBLOCK || r == 0 {
+            writable = false
+        } else {
+            return .failed(errno: -r)
+        }
+        return .done
+    }
+
+    /// Takes back a batched send whose result is not told yet: unsent bytes stay in
+    /// `output`; if it ran, its result is applied now (a failure shows again on the next write).
+    private func withdrawBatchedSend() {
+        guard let ticket = batchedSend else { return }
+        batchedSend = nil
+        if let ran = worker.loop.withdrawBatchedSend(ticket) { _ = take(ran) }
     }
 
     private func write(_ bytes: UnsafeRawBufferPointer) throws(UpstreamFailure) -> IOResult<Int> {
@@ -249,6 +301,7 @@ final class UpstreamConnection: Selectable, TurnEndHandler {
         guard !closed else { return }
         closed = true
         owner = nil
+        withdrawBatchedSend()  // before the descriptor number can be reused
         worker.loop.deregister(fd)
         transport.close()
         if let i = input { worker.loop.buffers.give(i) }

@@ -25,7 +25,7 @@ final class GatewayServer: Sendable {
     init(runtime: GatewayRuntime, context: ServerContext) throws(IOError) {
         let config = runtime.config
         let count = config.workers > 0 ? config.workers : Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
-        group = try EventLoopGroup(count: count)
+        group = try EventLoopGroup(count: count, batchSends: config.ioUring)
         self.context = context
         limiter = context.limiter
         let hub = context.hub
