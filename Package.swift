@@ -26,9 +26,11 @@ let package = Package(
         // libssl for TLS, apart from JOSE's libcrypto use: TLS is a transport, not JOSE.
         .systemLibrary(name: "CTLS", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLinux"),
+        // io_uring sends in C: the kernel's headers stay out of every Swift-visible module.
+        .target(name: "CURing"),
         .target(name: "HTTP1", swiftSettings: requestPath),
         .target(name: "JOSE", dependencies: ["COpenSSL"], swiftSettings: requestPath),
-        .target(name: "EventLoop", dependencies: ["CLinux"], swiftSettings: requestPath),
+        .target(name: "EventLoop", dependencies: ["CLinux", "CURing"], swiftSettings: requestPath),
         // TLS transports over libssl: the only importer of CTLS.
         .target(name: "TLS", dependencies: ["CTLS", "EventLoop"], swiftSettings: requestPath),
         .target(name: "TokenStore", dependencies: ["EventLoop"], swiftSettings: requestPath),

@@ -9,7 +9,6 @@
 #include <sys/socket.h>
 #include <pthread.h>
 #include <sys/random.h>
-#include "uring.h"
 
 extern int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
 // Also _GNU_SOURCE-only: names threads for top/perf.

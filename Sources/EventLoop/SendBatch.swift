@@ -1,4 +1,4 @@
-import CLinux
+import CURing
 import Glibc
 
 /// Told how a batched send went: bytes sent, `-EAGAIN`, or another `-errno`. Or `nil`: the
@@ -25,7 +25,7 @@ public struct BatchedSendTicket: Equatable, Sendable {
 /// Non-blocking sockets only; every send carries `MSG_DONTWAIT`, so each completes inline
 /// and `submit` returns with every result. Loop-confined, like the loop that owns it.
 final class SendBatch {
-    private var ring = shim_uring()
+    private var ring: OpaquePointer?
     /// The senders of the queued sends by slot (nil: cancelled), and the list being told
     /// (two, swapped, so that neither is reallocated once grown); the results by slot.
     private var waiting: ContiguousArray<BatchedSendCompletion?> = []
@@ -39,15 +39,17 @@ final class SendBatch {
     /// Nil when the kernel refuses io_uring (too old, `io_uring_disabled`, a seccomp filter).
     init?(entries: UInt32 = 256) {
         results = []
-        guard shim_uring_init(&ring, entries) == 0 else { return nil }
-        let n = Int(ring.entries)
+        var error: Int32 = 0
+        guard let r = curing_create(entries, &error) else { return nil }
+        ring = r
+        let n = Int(curing_entries(r))
         results = ContiguousArray(repeating: SendBatch.noResult, count: n)
         waiting.reserveCapacity(n)
         telling.reserveCapacity(n)
     }
 
     deinit {
-        shim_uring_free(&ring)
+        curing_free(ring)
     }
 
     var isEmpty: Bool { waiting.isEmpty }
@@ -57,7 +59,7 @@ final class SendBatch {
     func add(fd: Int32, _ bytes: UnsafeRawBufferPointer, _ completion: BatchedSendCompletion) -> BatchedSendTicket? {
         guard !broken, bytes.count > 0 else { return nil }
         let slot = waiting.count
-        guard shim_uring_prep_send(&ring, fd, bytes.baseAddress, UInt32(clamping: bytes.count), UInt64(slot)) == 0
+        guard curing_prep_send(ring, fd, bytes.baseAddress, UInt32(clamping: bytes.count), UInt64(slot)) == 0
         else { return nil }
         waiting.append(completion)
         return BatchedSendTicket(round: round, slot: slot)
@@ -77,8 +79,8 @@ final class SendBatch {
     /// Takes a send back (its socket is closing, or its bytes are about to change) and
     /// forgets its sender.
     func withdraw(_ ticket: BatchedSendTicket) -> Withdrawal {
-        if ticket.round == round, ticket.slot < waiting.count, waiting[ticket.slot] != nil {
-            shim_uring_cancel(&ring, UInt32(ticket.slot))
+        if ticket.round == round, ticket.slot < waiting.count, waiting[ticket.slot] != nil, let ring {
+            curing_cancel(ring, UInt32(ticket.slot))
             waiting[ticket.slot] = nil
             return .notRun
         }
@@ -95,17 +97,18 @@ final class SendBatch {
     /// (the next round) from their completion, or withdraw a send whose result is not told
     /// yet (it then comes with the withdrawal).
     func submit() {
-        guard !waiting.isEmpty else { return }
-        let failed = shim_uring_submit(&ring) != 0
+        guard !waiting.isEmpty, let ring else { return }
+        let failed = curing_submit(ring) != 0
         var tag: UInt64 = 0
         var res: Int32 = 0
-        while shim_uring_reap(&ring, &tag, &res) == 1 {
+        while curing_reap(ring, &tag, &res) == 1 {
             if Int(tag) < waiting.count { results[Int(tag)] = res }
         }
         if failed {
             // Entries the kernel did not take must never run later: drop the ring.
             broken = true
-            shim_uring_free(&ring)
+            curing_free(ring)
+            self.ring = nil
         }
         round &+= 1
         swap(&waiting, &telling)

@@ -1,19 +1,22 @@
-#ifndef CLINUX_URING_H
-#define CLINUX_URING_H
+// io_uring for one thing: many sends on non-blocking sockets in one system call. Raw system
+// calls (no liburing). Every send carries MSG_DONTWAIT, so the kernel completes it inline
+// (REQ_F_NOWAIT: EAGAIN comes back as a result instead of a poll being armed), and
+// `curing_submit` returns with every completion posted. The kernel headers stay in this file:
+// included from a Swift-visible module map they changed which module owned the socket
+// constants (a clean build of the tests lost SOCK_STREAM).
+#define _GNU_SOURCE
+#include "curing.h"
 
-// A minimal io_uring submission ring for one thing: many sends on non-blocking sockets in
-// one system call. Raw system calls (no liburing). Every send carries MSG_DONTWAIT, so the
-// kernel completes it inline (REQ_F_NOWAIT: EAGAIN comes back as a result instead of a
-// poll being armed), and `shim_uring_submit` returns with every completion posted.
 #include <linux/io_uring.h>
-#include <sys/mman.h>
-#include <sys/syscall.h>
-#include <sys/socket.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
-typedef struct {
+struct curing {
     int fd;
     unsigned entries;
     unsigned pending;
@@ -24,10 +27,10 @@ typedef struct {
     unsigned *sqTail, *sqMask, *sqArray;
     unsigned *cqHead, *cqTail, *cqMask;
     struct io_uring_cqe *cqes;
-} shim_uring;
+};
 
 /// 0, or -errno (ENOSYS, EPERM under a seccomp filter or io_uring_disabled, ENOMEM).
-static inline int shim_uring_init(shim_uring *r, unsigned entries) {
+static int curing_init(struct curing *r, unsigned entries) {
     memset(r, 0, sizeof *r);
     r->fd = -1;
     struct io_uring_params p;
@@ -59,7 +62,7 @@ static inline int shim_uring_init(shim_uring *r, unsigned entries) {
     return 0;
 }
 
-static inline void shim_uring_free(shim_uring *r) {
+static void curing_release(struct curing *r) {
     if (r->fd < 0) return;
     munmap(r->sqes, r->sqesSize);
     munmap(r->ring, r->ringSize);
@@ -68,7 +71,7 @@ static inline void shim_uring_free(shim_uring *r) {
 }
 
 /// Queues a send of `len` bytes; 0, or -1 when the ring is full (submit first).
-static inline int shim_uring_prep_send(shim_uring *r, int fd, const void *buf, unsigned len, unsigned long long tag) {
+int curing_prep_send(struct curing *r, int fd, const void *buf, unsigned len, unsigned long long tag) {
     if (r->pending >= r->entries) return -1;
     unsigned tail = *r->sqTail + r->pending;
     unsigned idx = tail & *r->sqMask;
@@ -87,7 +90,7 @@ static inline int shim_uring_prep_send(shim_uring *r, int fd, const void *buf, u
 
 /// Turns the `position`-th queued send (0 is the first since the last submit) into a no-op:
 /// its socket is about to be closed, and the descriptor number could be reused at once.
-static inline void shim_uring_cancel(shim_uring *r, unsigned position) {
+void curing_cancel(struct curing *r, unsigned position) {
     if (position >= r->pending) return;
     struct io_uring_sqe *s = &r->sqes[(*r->sqTail + position) & *r->sqMask];
     unsigned long long tag = s->user_data;
@@ -99,7 +102,7 @@ static inline void shim_uring_cancel(shim_uring *r, unsigned position) {
 /// Submits what is queued and waits for as many completions (all inline, see above).
 /// 0, or -errno: then some sends may not have run (those without a completion), and the
 /// ring must be freed before anything else is queued (its unconsumed entries are stale).
-static inline int shim_uring_submit(shim_uring *r) {
+int curing_submit(struct curing *r) {
     unsigned left = r->pending;
     if (left == 0) return 0;
     __atomic_store_n(r->sqTail, *r->sqTail + left, __ATOMIC_RELEASE);
@@ -115,7 +118,7 @@ static inline int shim_uring_submit(shim_uring *r) {
 }
 
 /// The next completion: 1 with its tag and result (bytes sent, or -errno), 0 when none is left.
-static inline int shim_uring_reap(shim_uring *r, unsigned long long *tag, int *res) {
+int curing_reap(struct curing *r, unsigned long long *tag, int *res) {
     unsigned head = *r->cqHead;
     if (head == __atomic_load_n(r->cqTail, __ATOMIC_ACQUIRE)) return 0;
     struct io_uring_cqe *c = &r->cqes[head & *r->cqMask];
@@ -125,4 +128,20 @@ static inline int shim_uring_reap(shim_uring *r, unsigned long long *tag, int *r
     return 1;
 }
 
-#endif
+
+struct curing *curing_create(unsigned entries, int *error) {
+    struct curing *r = malloc(sizeof *r);
+    if (!r) { *error = ENOMEM; return 0; }
+    int rc = curing_init(r, entries);
+    if (rc != 0) { free(r); *error = -rc; return 0; }
+    *error = 0;
+    return r;
+}
+
+void curing_free(struct curing *r) {
+    if (!r) return;
+    curing_release(r);
+    free(r);
+}
+
+unsigned curing_entries(const struct curing *r) { return r->entries; }
