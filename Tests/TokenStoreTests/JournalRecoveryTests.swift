@@ -169,6 +169,31 @@ struct JournalRecoveryTests {
         second.close()
     }
 
+    /// A child forked by another thread holds a copy of every descriptor until its exec: the
+    /// lock's open file description outlives the store's close unless the store unlocks it.
+    @Test func closeReleasesTheLockThatAForkedChildStillShares() async throws {
+        let fx = JournalFixture()
+        defer { fx.cleanup() }
+        let first = try fx.open()
+        let copy = try #require(Self.duplicateDescriptor(of: fx.layout.lockPath))
+        defer { close(copy) }
+        first.close()
+        let second = try fx.open()  // "data directory is locked by another process" without the unlock
+        second.close()
+    }
+
+    /// A `dup` of this process's descriptor open on `path`, as a forked child would hold.
+    private static func duplicateDescriptor(of path: String) -> Int32? {
+        for fd in 0..<Int32(4096) {
+            var buf = [CChar](repeating: 0, count: 4096)
+            let n = readlink("/proc/self/fd/\(fd)", &buf, buf.count - 1)
+            guard n > 0 else { continue }
+            let target = String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            if target == path { return dup(fd) }
+        }
+        return nil
+    }
+
     @Test func damagedSnapshotRefusesToOpen() async throws {
         let fx = JournalFixture()
         defer { fx.cleanup() }

@@ -162,6 +162,11 @@ final class FileDescriptor: @unchecked Sendable {  // an fd number and a path, b
         try FileSystem.call("ftruncate", path) { ftruncate(fd, off_t(size)) }
     }
 
+    /// Drops this open file description's advisory lock, in every process sharing it.
+    func unlock() {
+        _ = flock(fd, LOCK_UN)
+    }
+
     /// Takes an exclusive advisory lock without waiting; false if another open file holds it.
     func tryLock() throws(JournalIOError) -> Bool {
         if flock(fd, LOCK_EX | LOCK_NB) == 0 { return true }

@@ -23,6 +23,14 @@ final class Journal {
         self.logBytes = logBytes
     }
 
+    /// Unlocks before the descriptor closes: `flock` belongs to the open file description,
+    /// which a child forked by another thread (between its fork and its exec, where
+    /// `O_CLOEXEC` closes it) still shares, and the next open of the directory would find it
+    /// locked.
+    deinit {
+        lock.unlock()
+    }
+
     /// Test hook: the next append writes this many bytes and then fails (a full disk).
     var failNextAppend: (writtenBytes: Int, error: JournalIOError)?
 
