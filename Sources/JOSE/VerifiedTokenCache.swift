@@ -17,7 +17,9 @@ import Glibc
 /// cached token, found once at insertion.
 /// An entry lives until the token's `exp` (checked against the injected `now`, Unix seconds):
 /// an expired entry is never returned. Lookup and insert are O(1); when full, the oldest
-/// insertion is evicted (FIFO ring).
+/// insertion is evicted (FIFO ring). With ``Admission/secondSighting`` a token is only
+/// taken in the second time it is inserted (TinyLFU's doorkeeper), so a stream of one-off
+/// tokens neither evicts the reused ones nor pays for entries nobody will hit.
 ///
 /// Not thread-safe by design: keep one per event-loop thread. Only insert tokens that
 /// passed verification *and* the claim rules; revocation must still be checked on a hit.
@@ -49,7 +51,23 @@ public final class VerifiedTokenCache {
         var slot: Int
     }
 
+    /// Which inserted tokens the cache keeps.
+    public enum Admission: Sendable, Equatable {
+        /// Every insert is kept (the oldest entry evicted when full).
+        case always
+        /// A token is kept when it is inserted a second time while the doorkeeper still
+        /// remembers the first: one 32-bit fingerprint per slot of a table as large as the
+        /// cache, overwritten by any later token of that slot. A client that reuses its
+        /// token pays one extra verification; a token seen once costs no entry and evicts
+        /// nothing. A fingerprint collision only admits a verified token early.
+        case secondSighting
+    }
+
     public let capacity: Int
+    public let admission: Admission
+    /// The doorkeeper of ``Admission/secondSighting`` (fingerprints, 0: empty); nil otherwise.
+    private let doorkeeper: UnsafeMutablePointer<UInt32>?
+    private let doorkeeperMask: Int
     /// The FIFO ring of entries (`capacity` of them). Unsafe storage owned by this object:
     /// an `Array` would check uniqueness on every write.
     private let slots: UnsafeMutablePointer<Entry?>
@@ -73,10 +91,21 @@ public final class VerifiedTokenCache {
     /// `processSeed`, copied here so that a lookup skips the lazy global's `swift_once`.
     private let seed: (UInt64, UInt64)
 
-    public init(capacity: Int) {
+    public init(capacity: Int, admission: Admission = .always) {
         precondition(capacity > 0, "capacity must be positive")
         self.capacity = capacity
+        self.admission = admission
         seed = Self.processSeed
+        var d = 8
+        while d < capacity { d <<= 1 }
+        doorkeeperMask = d - 1
+        if admission == .secondSighting {
+            let p = UnsafeMutablePointer<UInt32>.allocate(capacity: d)
+            p.initialize(repeating: 0, count: d)
+            doorkeeper = p
+        } else {
+            doorkeeper = nil
+        }
         slots = .allocate(capacity: capacity)
         slots.initialize(repeating: nil, count: capacity)
         var n = 8
@@ -95,6 +124,10 @@ public final class VerifiedTokenCache {
         buckets.deallocate()
         tags.deinitialize(count: mask + 1)
         tags.deallocate()
+        if let doorkeeper {
+            doorkeeper.deinitialize(count: doorkeeperMask + 1)
+            doorkeeper.deallocate()
+        }
     }
 
     /// Where the signature segment starts: after the last '.' (0 if there is none).
@@ -188,7 +221,8 @@ public final class VerifiedTokenCache {
         token.withUnsafeBytes { lookup($0, now: now) }
     }
 
-    /// Remembers a verified token until its `exp`. Tokens without `exp`, or already expired, are not kept.
+    /// Remembers a verified token until its `exp`. Tokens without `exp`, already expired, or
+    /// not admitted yet (``Admission/secondSighting``) are not kept: the result is then nil.
     @discardableResult
     public func insert(_ token: UnsafeRawBufferPointer, _ value: VerifiedJWS, now: Double) -> Entry? {
         guard let exp = value.claims.exp else { return nil }
@@ -197,7 +231,8 @@ public final class VerifiedTokenCache {
 
     /// Remembers a verified token until `expiresAt` (its `exp`) with only what the caller
     /// derived from it: the claims are then freed with the request that verified them,
-    /// while still in cache, instead of cold at eviction. `lookup` gives nil for it.
+    /// while still in cache, instead of cold at eviction. `lookup` gives nil for it. Nil
+    /// when the token is not kept (see the other `insert`).
     @discardableResult
     public func insert(_ token: UnsafeRawBufferPointer, expiresAt: Double, attachment: AnyObject, now: Double) -> Entry?
     {
@@ -211,9 +246,11 @@ public final class VerifiedTokenCache {
     {
         guard now < exp, token.count > 0 else { return nil }
         let h = Self.hash(token, seed: seed)
+        let existing = find(h)
+        if existing == nil, let doorkeeper, !Self.admit(h, doorkeeper, doorkeeperMask) { return nil }
         let entry = Entry(
             hash: h, token: Array(token), signatureStart: Self.signatureStart(token), value: value, expiresAt: exp)
-        if let bucket = find(h) {
+        if let bucket = existing {
             slots[buckets[bucket].slot] = entry  // same token again, or a hash collision: the newer one wins
             return entry
         }
@@ -229,15 +266,31 @@ public final class VerifiedTokenCache {
         return entry
     }
 
+    /// Whether the doorkeeper saw `hash` since its slot last changed: then the slot is
+    /// cleared and the token admitted; otherwise its fingerprint takes the slot. The slot
+    /// comes from the hash's high half, the bucket index from its low bits.
+    private static func admit(_ hash: Int, _ table: UnsafeMutablePointer<UInt32>, _ mask: Int) -> Bool {
+        let bits = UInt64(UInt(bitPattern: hash))
+        let slot = Int(truncatingIfNeeded: bits >> 32) & mask
+        let fingerprint = UInt32(truncatingIfNeeded: bits) | 1
+        if table[slot] == fingerprint {
+            table[slot] = 0
+            return true
+        }
+        table[slot] = fingerprint
+        return false
+    }
+
     /// Inserts a token given as bytes.
     @discardableResult
     public func insert(_ token: [UInt8], _ value: VerifiedJWS, now: Double) -> Entry? {
         token.withUnsafeBytes { insert($0, value, now: now) }
     }
 
-    /// Drops every entry.
+    /// Drops every entry, and what the doorkeeper remembers.
     public func removeAll() {
         for k in 0..<capacity { slots[k] = nil }
+        doorkeeper?.update(repeating: 0, count: doorkeeperMask + 1)
         for k in 0...mask {
             buckets[k] = Bucket(hash: 0, slot: -1)
             tags[k] = 0

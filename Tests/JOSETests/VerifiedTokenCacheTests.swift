@@ -100,4 +100,52 @@ struct VerifiedTokenCacheTests {
         #expect(cache.count == 0)
         #expect(cache.lookup(tokens[9], now: Self.now) == nil)
     }
+
+    @Test("second-sighting admission: a token is kept on its second insert, not its first")
+    func secondSighting() throws {
+        let cache = VerifiedTokenCache(capacity: 8, admission: .secondSighting)
+        let (t, v) = try make(1)
+        #expect(cache.insert(t, v, now: Self.now) == nil)
+        #expect(cache.lookup(t, now: Self.now) == nil)
+        #expect(cache.count == 0)
+        #expect(cache.insert(t, v, now: Self.now) != nil)
+        #expect(cache.lookup(t, now: Self.now) == v)
+        #expect(cache.count == 1)
+        // Once in, inserting it again replaces the entry without the doorkeeper.
+        #expect(cache.insert(t, v, now: Self.now) != nil)
+        #expect(cache.count == 1)
+        // removeAll forgets the doorkeeper's sightings too.
+        let (u, w) = try make(2)
+        cache.insert(u, w, now: Self.now)
+        cache.removeAll()
+        #expect(cache.insert(u, w, now: Self.now) == nil)
+        // An expired token is not counted as a sighting either.
+        let (x, y) = try make(3, exp: Self.now - 1)
+        #expect(cache.insert(x, y, now: Self.now) == nil)
+        #expect(cache.insert(x, y, now: Self.now) == nil)
+    }
+
+    @Test("one-off tokens do not evict a reused token under second-sighting admission; they do under always")
+    func oneOffTokensKeepReusedOnes() throws {
+        for admission in [VerifiedTokenCache.Admission.always, .secondSighting] {
+            let cache = VerifiedTokenCache(capacity: 4, admission: admission)
+            let (kept, v) = try make(0)
+            cache.insert(kept, v, now: Self.now)
+            cache.insert(kept, v, now: Self.now)
+            #expect(cache.lookup(kept, now: Self.now) != nil)
+            // Ten tokens seen once each: every insert evicts under `.always`.
+            for i in 1...10 {
+                let (t, w) = try make(i)
+                cache.insert(t, w, now: Self.now)
+            }
+            if admission == .always {
+                #expect(cache.lookup(kept, now: Self.now) == nil)
+                #expect(cache.count == 4)
+            } else {
+                #expect(cache.lookup(kept, now: Self.now) != nil)
+                // Each was a first sighting: only a 32-bit fingerprint match could admit one.
+                #expect(cache.count == 1)
+            }
+        }
+    }
 }

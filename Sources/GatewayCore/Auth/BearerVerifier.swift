@@ -3,7 +3,9 @@ import JOSE
 
 /// One worker's token verification: the runtime's verifier in front of a verified-token
 /// cache, so a client that reuses its token skips the signature (issue 3) and everything
-/// derived from its claims. Not thread-safe: each worker owns one, rebuilt when a reload
+/// derived from its claims. A token is cached on its second verification (the cache's
+/// doorkeeper): one-off tokens, a scan of many distinct tokens among them, neither evict
+/// the tokens clients reuse nor pay for an entry (docs/architecture.md, the token cache). Not thread-safe: each worker owns one, rebuilt when a reload
 /// brings new keys or header names. Tokens of trusted outside issuers are verified with
 /// the keys their fetcher last published (`IssuerView`); new keys empty the cache.
 final class BearerVerifier {
@@ -19,7 +21,7 @@ final class BearerVerifier {
         self.auth = auth
         verifier = auth.keys.verifier
         self.names = names
-        cache = VerifiedTokenCache(capacity: capacity)
+        cache = VerifiedTokenCache(capacity: capacity, admission: .secondSighting)
         issuers = auth.issuers.flatMap { $0.issuers.isEmpty ? nil : IssuerView(directory: $0) }
     }
 
