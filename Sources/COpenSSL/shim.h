@@ -41,4 +41,21 @@ static inline int shim_EVP_MAC_init_hmac(EVP_MAC_CTX *ctx, const void *key, size
     return EVP_MAC_init(ctx, (const unsigned char *)key, keylen, params);
 }
 
+/* The P-256 public-key tables (JOSE/OpenSSL/P256KeyTable_openssl.swift) need two calls that
+   OpenSSL 3.0 deprecates without a replacement: precomputing a group's generator multiples, and
+   reading a point's Jacobian coordinates (comparing x(R) without a field inversion). */
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wdeprecated-declarations"
+static inline int shim_EC_GROUP_precompute_mult(EC_GROUP *group, BN_CTX *ctx)
+{
+    return EC_GROUP_precompute_mult(group, ctx);
+}
+
+static inline int shim_EC_POINT_get_Jprojective_coordinates(const EC_GROUP *group, const EC_POINT *p,
+                                                            BIGNUM *x, BIGNUM *y, BIGNUM *z, BN_CTX *ctx)
+{
+    return EC_POINT_get_Jprojective_coordinates_GFp(group, p, x, y, z, ctx);
+}
+#pragma clang diagnostic pop
+
 #endif

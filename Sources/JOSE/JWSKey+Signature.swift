@@ -23,8 +23,7 @@ extension JWSKey {
                 guard DER.inScalarRange(UnsafeRawBufferPointer(rebasing: signature[0..<half]), order: k.ecOrder),
                     DER.inScalarRange(UnsafeRawBufferPointer(rebasing: signature[half...]), order: k.ecOrder)
                 else { return false }
-                let der = DER.ecdsaSignature(raw: signature)
-                return der.withUnsafeBytes { k.verify(algorithm, signature: $0, input: input) }
+                return k.verifyECDSA(algorithm, raw: signature, input: input)
             }
             return k.verify(algorithm, signature: signature, input: input)
         }

@@ -14,6 +14,8 @@ final class EVPKey: @unchecked Sendable {
     private let templates: [OpaquePointer?]
     /// Group order (big-endian, coordinate length) for the ECDSA scalar range check.
     let ecOrder: [UInt8]
+    /// P-256 keys: the precomputed table ES256 verification moves to once the key is in use.
+    let p256Table: P256KeyTableSlot?
 
     /// Takes ownership of `pkey` (freed on failure too).
     init(taking pkey: OpaquePointer) throws(JOSEError) {
@@ -64,6 +66,7 @@ final class EVPKey: @unchecked Sendable {
         } else {
             ecOrder = []
         }
+        p256Table = shape == .ec(.p256) ? EVPKey.publicPoint(pkey).map(P256KeyTableSlot.init) : nil
         var t = [OpaquePointer?](repeating: nil, count: JWSAlgorithm.allCases.count)
         var built = true
         for a in JWSAlgorithm.allCases where shape.canServe(a) {
@@ -97,6 +100,17 @@ final class EVPKey: @unchecked Sendable {
             var len = 0
             return EVP_PKEY_get_raw_private_key(pkey, nil, &len) == 1 && len == 32
         }
+    }
+
+    /// The encoded EC public point (SEC 1 §2.3.3), as the key holds it.
+    private static func publicPoint(_ pkey: OpaquePointer) -> [UInt8]? {
+        var out = [UInt8](repeating: 0, count: 133)
+        var len = 0
+        guard EVP_PKEY_get_octet_string_param(pkey, OSSL_PKEY_PARAM_PUB_KEY, &out, out.count, &len) == 1 else {
+            ERR_clear_error()
+            return nil
+        }
+        return Array(out.prefix(len))
     }
 
     private static func groupOrder(_ c: ECCurve) -> [UInt8] {
@@ -178,6 +192,16 @@ final class EVPKey: @unchecked Sendable {
             return false
         }
         return true
+    }
+
+    /// Verifies a JWS ECDSA signature (`r ‖ s`, RFC 7518 §3.4) over `input` with `a`: through
+    /// the key's P-256 table once it is built, else `EVP_DigestVerify` on the DER form.
+    func verifyECDSA(_ a: JWSAlgorithm, raw: UnsafeRawBufferPointer, input: UnsafeRawBufferPointer) -> Bool {
+        if a == .es256, let table = p256Table?.table { return table.verify(signature: raw, input: input) }
+        let der = DER.ecdsaSignature(raw: raw)
+        let ok = der.withUnsafeBytes { verify(a, signature: $0, input: input) }
+        if ok, a == .es256 { p256Table?.noteVerified() }
+        return ok
     }
 
     /// Signs `input` with `a`; the result is DER for ECDSA.
